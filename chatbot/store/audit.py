@@ -1,0 +1,95 @@
+"""The audit log: append-only and hash-chained, with secrets redacted before they are written.
+
+Every request, denial, prompt, confirmation, approval, exchange call and result becomes one row.
+Each row's hash covers its content and the previous row's hash; `prev_hash` is unique, so two
+writers can never fork the chain (the loser retries). `verify()` recomputes the whole chain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from chatbot.redact import REDACTOR
+from chatbot.store.db import session_scope
+from chatbot.store.tables import AuditEntry
+
+GENESIS = "0" * 64
+
+
+def _canonical(at: datetime, actor: str, member: str | None, action: str, outcome: str, detail: str,
+               prev_hash: str) -> bytes:
+    body = {
+        "at": at.astimezone(UTC).isoformat(timespec="microseconds"),
+        "actor": actor, "member": member, "action": action, "outcome": outcome,
+        "detail": detail, "prev": prev_hash,
+    }
+    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _json(detail: dict[str, Any] | None) -> str:
+    if not detail:
+        return ""
+    return REDACTOR(json.dumps(detail, sort_keys=True, default=str, separators=(",", ":")))
+
+
+class AuditLog:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def append(self, actor: str, action: str, outcome: str, *, member: str | None = None,
+               detail: dict[str, Any] | None = None, at: datetime | None = None) -> AuditEntry:
+        at = at or datetime.now(UTC)
+        text = _json(detail)
+        actor = REDACTOR(actor)
+        for _ in range(20):
+            try:
+                with session_scope(self.engine) as s:
+                    last = s.exec(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1)).first()  # type: ignore[union-attr, call-overload]
+                    prev = last[0].hash if last else GENESIS
+                    digest = hashlib.sha256(_canonical(at, actor, member, action, outcome, text, prev)).hexdigest()
+                    entry = AuditEntry(at=at, actor=actor, member=member, action=action, outcome=outcome,
+                                       detail_json=text, prev_hash=prev, hash=digest)
+                    s.add(entry)
+                return entry
+            except IntegrityError:  # another writer appended first: chain onto its row
+                continue
+        raise RuntimeError("audit log is contended; gave up after 20 attempts")
+
+    def tail(self, n: int = 20) -> list[AuditEntry]:
+        with session_scope(self.engine) as s:
+            rows = s.exec(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(n)).all()  # type: ignore[union-attr, call-overload]
+        return [r[0] for r in reversed(rows)]
+
+    def verify(self) -> VerifyResult:
+        prev = GENESIS
+        count = 0
+        with session_scope(self.engine) as s:
+            for (row,) in s.execute(select(AuditEntry).order_by(AuditEntry.id)):  # type: ignore[arg-type]
+                expected = hashlib.sha256(_canonical(row.at, row.actor, row.member, row.action, row.outcome,
+                                                     row.detail_json, prev)).hexdigest()
+                if row.prev_hash != prev or row.hash != expected:
+                    return VerifyResult(False, count, row.id)
+                prev = row.hash
+                count += 1
+        return VerifyResult(True, count, None)
+
+    def find(self, action: str) -> Sequence[AuditEntry]:
+        with session_scope(self.engine) as s:
+            return [r[0] for r in s.execute(select(AuditEntry).where(AuditEntry.action == action)
+                                            .order_by(AuditEntry.id))]  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    rows: int
+    broken_at: int | None
