@@ -1,0 +1,198 @@
+"""`chatbot`: the command line (typer). run, console, db, config, audit.
+
+Every bad setting ends in one line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from chatbot.config import ConfigError, DeskConfig, Settings, config_path, load, load_desk, load_settings
+from chatbot.redact import install_log_redaction
+
+app = typer.Typer(help="Desk margin bot: drive a shared margin account from chat.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+db_app = typer.Typer(help="Database schema (Alembic).", no_args_is_help=True)
+config_app = typer.Typer(help="Configuration.", no_args_is_help=True)
+audit_app = typer.Typer(help="The append-only audit log.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(config_app, name="config")
+app.add_typer(audit_app, name="audit")
+out = Console(soft_wrap=True, highlight=False)
+T = TypeVar("T")
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.echo(message, err=True)
+    raise typer.Exit(code)
+
+
+def _load() -> tuple[Settings, DeskConfig]:
+    try:
+        settings, desk = load()
+    except ConfigError as exc:
+        _fail(f"config error: {exc}")
+        raise  # unreachable
+    logging.basicConfig(level=settings.chatbot_log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_log_redaction(settings.secrets())
+    return settings, desk
+
+
+def _run(coro_factory: Callable[[], Awaitable[T]]) -> T:
+    try:
+        return asyncio.run(coro_factory())  # type: ignore[arg-type]
+    except ConfigError as exc:
+        _fail(f"config error: {exc}")
+        raise  # unreachable
+
+
+# ---------------------------------------------------------------------------- run / console
+
+
+@app.command()
+def run() -> None:
+    """Start everything configured: the console (on a terminal or when no chat token is set) and chat adapters."""
+    settings, desk = _load()
+
+    async def main() -> int:
+        from chatbot.runtime import open_desk
+
+        d = await open_desk(settings, desk)
+        chat = [name for name, token in (("telegram", settings.telegram_bot_token),
+                                         ("discord", settings.discord_bot_token)) if token]
+        try:
+            if not chat or sys.stdin.isatty():
+                from adapters.console import run_console
+
+                return await run_console(d.core)
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            logging.getLogger("chatbot").warning("chat adapters %s are not available in this build yet", chat)
+            await stop.wait()
+            return 0
+        finally:
+            await d.close()
+
+    raise typer.Exit(_run(main))
+
+
+@app.command()
+def console(as_: Annotated[str | None, typer.Option("--as", help="Act as this desk member.")] = None) -> None:
+    """The console adapter alone: type desk commands as one member (default: the first admin)."""
+    settings, desk = _load()
+
+    async def main() -> int:
+        from adapters.console import run_console
+        from chatbot.runtime import open_desk
+
+        d = await open_desk(settings, desk)
+        try:
+            return await run_console(d.core, as_name=as_)
+        finally:
+            await d.close()
+
+    raise typer.Exit(_run(main))
+
+
+# ---------------------------------------------------------------------------- db
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Upgrade the database to the newest schema."""
+    from chatbot.store import migrate
+
+    settings = _settings_only()
+    migrate.upgrade(settings.chatbot_database_url)
+    out.print(f"database at revision {migrate.current(settings.chatbot_database_url)}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the database's schema revision (and the newest one available)."""
+    from chatbot.store import migrate
+
+    settings = _settings_only()
+    url = settings.chatbot_database_url
+    out.print(f"current: {migrate.current(url) or 'empty'}  head: {migrate.head(url)}")
+
+
+def _settings_only() -> Settings:
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        _fail(f"config error: {exc}")
+        raise
+    install_log_redaction(settings.secrets())
+    return settings
+
+
+# ---------------------------------------------------------------------------- config
+
+
+@config_app.command("check")
+def config_check() -> None:
+    """Load and validate env + TOML; print the effective settings with secrets as ***."""
+    settings = _settings_only()
+    path = config_path(settings)
+    try:
+        desk = load_desk(path)
+    except ConfigError as exc:
+        _fail(f"config error: {exc}")
+        return
+    table = Table("Setting", "Value", title="Environment")
+    for key, value in settings.effective().items():
+        table.add_row(key, value)
+    out.print(table)
+    out.print(f"Desk TOML: {path or '(none: defaults, no members)'}")
+    out.print(f"Members: {', '.join(f'{m.name} ({m.role})' for m in desk.members) or 'none'}")
+    out.print(f"Exchange: {settings.chatbot_exchange}; paper prices: "
+              f"{', '.join(f'{k}={v}' for k, v in desk.paper.prices.items())}")
+    out.print("OK")
+
+
+# ---------------------------------------------------------------------------- audit
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute the audit log's hash chain; exit 1 if any row was altered."""
+    from chatbot.store.audit import AuditLog
+    from chatbot.store.db import make_engine
+
+    settings = _settings_only()
+    result = AuditLog(make_engine(settings.chatbot_database_url)).verify()
+    if result.ok:
+        out.print(f"audit chain OK ({result.rows} rows)")
+    else:
+        _fail(f"audit chain BROKEN at row {result.broken_at} (after {result.rows} good rows)", code=1)
+
+
+@audit_app.command("tail")
+def audit_tail(n: Annotated[int, typer.Argument(help="How many rows.")] = 20) -> None:
+    """Print the latest audit rows."""
+    from chatbot.store.audit import AuditLog
+    from chatbot.store.db import make_engine
+
+    settings = _settings_only()
+    table = Table("Id", "At (UTC)", "Actor", "Member", "Action", "Outcome", "Detail")
+    for row in AuditLog(make_engine(settings.chatbot_database_url)).tail(n):
+        table.add_row(str(row.id), f"{row.at:%Y-%m-%d %H:%M:%S}", row.actor, row.member or "", row.action,
+                      row.outcome, row.detail_json[:80])
+    out.print(table)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,1 @@
+"""Desk commands: the registry (single source of truth), the parser and the handlers."""

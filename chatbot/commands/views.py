@@ -1,0 +1,177 @@
+"""Read-only replies: status, interest, help, members, pending — rendered as platform-neutral `Reply`s.
+
+Numbers are rounded here, for display only; everything before this point is exact Decimal.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from chatbot import margin
+from chatbot.commands.registry import CommandSpec, lookup, visible_to
+from chatbot.exchange import AccountSnapshot, InterestRecord
+from chatbot.flows.pending import AWAITING_APPROVAL, Pending
+from chatbot.margin import Band
+from chatbot.money import fmt, fmt_amount
+from chatbot.plans import Plan, _balances, price_at_level
+from chatbot.replies import Reply, Severity, Table
+from chatbot.store.members import DeskMember
+
+D0 = Decimal(0)
+BAND_SEVERITY = {
+    Band.EXCESSIVE: Severity.SUCCESS, Band.NORMAL: Severity.INFO, Band.MARGIN_CALL: Severity.WARNING,
+    Band.PRE_LIQUIDATION: Severity.ERROR, Band.FORCE_LIQUIDATION: Severity.CRITICAL,
+}
+
+
+def account_name(isolated_symbol: str | None) -> str:
+    return f"isolated {isolated_symbol}" if isolated_symbol else "cross"
+
+
+def fmt_level(level: Decimal) -> str:
+    return "∞ (no debt)" if level >= margin.NO_DEBT_LEVEL else fmt(level, 4)
+
+
+def distance_lines(snap: AccountSnapshot, quote: str = "USDT") -> list[tuple[str, str]]:
+    """Price of the main asset at the margin-call and liquidation bars, and how far away they are."""
+    book = _balances(snap)
+    main, size = None, D0
+    for asset, b in book.items():
+        if asset == quote:
+            continue
+        exposure = (b.free + b.locked + b.borrowed + b.interest) * snap.prices.get(asset, D0)
+        if exposure > size:
+            main, size = asset, exposure
+    if main is None or snap.total_liability_value <= 0:
+        return []
+    now = snap.prices.get(main, D0)
+    out = []
+    for label, bar in (("Margin call", snap.thresholds.margin_call), ("Liquidation", snap.thresholds.liquidation)):
+        price = price_at_level(book, snap.prices, main, bar)
+        if price > 0 and now > 0:
+            move = (price - now) / now * 100
+            out.append((f"{label} at", f"{main} {fmt(price)} ({'+' if move >= 0 else ''}{fmt(move)}%)"))
+    return out
+
+
+def status_reply(snap: AccountSnapshot, rates: dict[str, Decimal], max_borrow: dict[str, Decimal],
+                 now: datetime) -> Reply:
+    t = snap.thresholds
+    fields = [
+        ("Margin level", f"{fmt_level(snap.margin_level)} — {snap.band.value}"),
+        ("Bars", f"borrow > {t.initial}, margin call ≤ {t.margin_call}, liquidation ≤ {t.liquidation}"),
+        *distance_lines(snap),
+        ("Total assets", f"{fmt(snap.total_asset_value)} USDT"),
+        ("Liabilities", f"{fmt(snap.total_liability_value)} USDT"),
+        ("Net equity", f"{fmt(snap.net_value)} USDT"),
+    ]
+    hourly = sum((margin.interest_for_hours(b.borrowed, rates.get(b.asset, D0)) * snap.prices.get(b.asset, D0)
+                  for b in snap.assets if b.borrowed > 0), D0)
+    if hourly > 0:
+        next_hour = (now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1))
+        fields.append(("Next interest", f"{fmt(hourly, 4)} USDT at {next_hour:%H:%M} UTC"))
+    if max_borrow:
+        fields.append(("Max borrowable", ", ".join(f"{fmt_amount(v)} {a}" for a, v in sorted(max_borrow.items()))))
+    if snap.locked:
+        fields.append(("LOCKED", "liquidation in progress"))
+    rows = tuple(
+        (b.asset, fmt_amount(b.free), fmt_amount(b.locked), fmt_amount(b.borrowed), fmt_amount(b.interest),
+         fmt_amount(b.net))
+        for b in snap.assets if b.free or b.locked or b.borrowed or b.interest
+    )
+    table = Table(("Asset", "Free", "Locked", "Borrowed", "Interest", "Net"), rows) if rows else None
+    return Reply(title=f"Status — {account_name(snap.isolated_symbol)} margin", fields=tuple(fields),
+                 table=table, severity=BAND_SEVERITY[snap.band])
+
+
+def interest_reply(snap: AccountSnapshot, rates: dict[str, Decimal], history: list[InterestRecord],
+                   asset: str | None, days: int) -> Reply:
+    assets = [b for b in snap.assets if (asset is None or b.asset == asset) and (b.borrowed or b.interest)]
+    rows = []
+    hour_total = D0
+    for b in assets:
+        rate = rates.get(b.asset, D0)
+        hour = margin.interest_for_hours(b.borrowed, rate)
+        charged = sum((r.interest for r in history if r.asset == b.asset), D0)
+        hour_total += hour * snap.prices.get(b.asset, D0)
+        rows.append((b.asset, fmt_amount(b.borrowed), fmt_amount(b.interest), fmt_amount(charged),
+                     fmt_amount(hour), fmt_amount(hour * 24), f"{rate * 100:.4f}%"))
+    if not rows:
+        what = asset or "any asset"
+        return Reply(title=f"No loans in {what} ({account_name(snap.isolated_symbol)}).",
+                     lines=(f"Interest charged in the last {days} d: "
+                            f"{fmt_amount(sum((r.interest for r in history), D0))}",))
+    return Reply(
+        title=f"Interest — {account_name(snap.isolated_symbol)}, last {days} d",
+        fields=(("Cost now", f"{fmt(hour_total, 4)} USDT/hour, {fmt(hour_total * 24, 2)} USDT/day"),
+                ("Projected next 24 h", f"{fmt(hour_total * 24, 2)} USDT at today's rates")),
+        table=Table(("Asset", "Borrowed", "Accrued", f"Charged {days}d", "Per hour", "Per day", "Daily rate"),
+                    tuple(rows)),
+    )
+
+
+def plan_fields(plan: Plan, rates_note: str = "") -> tuple[tuple[str, str], ...]:
+    fields = [
+        ("Margin level", f"{fmt_level(plan.ml_before)} → {fmt_level(plan.ml_after)} ({plan.band_after.value})"),
+        ("Notional", f"{fmt(plan.notional)} USDT"),
+    ]
+    if plan.new_borrow:
+        fields.append(("Borrows", ", ".join(f"{fmt_amount(v)} {a}" for a, v in plan.new_borrow.items())))
+    if plan.liquidation_price_after > 0 and plan.main_asset:
+        fields.append(("Liquidation price after", f"{plan.main_asset} {fmt(plan.liquidation_price_after)}"))
+    if plan.borrowed_after:
+        fields.append(("Borrowed after", ", ".join(f"{fmt_amount(v)} {a}" for a, v in plan.borrowed_after.items())))
+        fields.append(("Interest", f"{fmt(plan.interest_hour, 4)} USDT/hour, {fmt(plan.interest_day)} USDT/day"))
+    if plan.leverage_after < Decimal(999):
+        fields.append(("Leverage after", f"{fmt(plan.leverage_after)}x"))
+    return tuple(fields)
+
+
+def help_reply(member: DeskMember, platform: str, paper: bool, command: str | None) -> Reply:
+    if command:
+        spec: CommandSpec | None = lookup(command.lstrip("/"))
+        if spec is None:
+            return Reply(title=f"Unknown command /{command}.", lines=("Try /help",), severity=Severity.ERROR)
+        return Reply(title=spec.usage, lines=(spec.summary, f"e.g. {spec.example}", f"Role: {spec.role}"))
+    specs = visible_to(member.role, platform=platform, paper=paper)
+    return Reply(title=f"Commands for {member.name} ({member.role})",
+                 lines=tuple(f"{s.usage} — {s.summary}" for s in specs))
+
+
+def members_reply(members: list[DeskMember]) -> Reply:
+    rows = tuple((m.name, m.role, str(m.telegram_id or "-"), str(m.discord_id or "-"), m.source) for m in members)
+    return Reply(title=f"Desk members ({len(members)})",
+                 table=Table(("Name", "Role", "Telegram", "Discord", "From"), rows))
+
+
+def pending_reply(items: list[Pending], now: datetime) -> Reply:
+    if not items:
+        return Reply(title="Nothing pending.")
+    rows = []
+    for p in items:
+        left = max(0, int((p.expires_at - now).total_seconds()))
+        what = p.state.replace("awaiting_", "")
+        rows.append((p.short_id, p.requester, describe(p), what, f"{left}s"))
+    return Reply(title=f"Pending ({len(items)})", table=Table(("Id", "By", "What", "Waiting for", "Expires"),
+                                                               tuple(rows)))
+
+
+def describe(p: Pending) -> str:
+    a = p.params
+    if p.command == "borrow":
+        text = f"borrow {a['amount']} {a['asset']}"
+    elif p.command == "repay":
+        text = f"repay {a['amount']} {a['asset']}"
+    elif p.command in ("long", "short"):
+        text = f"{p.command} {a['qty']} {a['symbol']}"
+    elif p.command == "close":
+        text = f"close {a['symbol']}"
+    else:
+        text = p.command
+    account = a.get("symbol") if a.get("isolated") or (p.command in ("borrow", "repay") and a.get("symbol")) else None
+    return f"{text} ({account_name(account)})" if p.command not in ("resume",) else text
+
+
+def awaiting_approval(p: Pending) -> bool:
+    return p.state == AWAITING_APPROVAL

@@ -1,0 +1,1 @@
+"""Confirmations and approvals: persisted state machines for leverage changes."""

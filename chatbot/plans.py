@@ -1,0 +1,244 @@
+"""Previews of leverage changes: what a borrow, repay, long, short or close would do to the account.
+
+Pure functions over an `AccountSnapshot`: the balances after the action, margin level before →
+after, band, liquidation price, interest per hour and day, notional and leverage. The same plan is
+computed again with fresh prices right before execution, so a preview that no longer holds fails
+instead of executing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import ROUND_DOWN, ROUND_UP, Decimal
+
+from chatbot import margin
+from chatbot.exchange import AccountSnapshot, AssetBalance, Side, SideEffect, SymbolInfo
+from chatbot.margin import Band
+
+D0 = Decimal(0)
+ONE_HOUR_INTEREST = 1
+
+
+class PlanError(Exception):
+    """The request cannot be done as asked (no position, nothing to repay …): one short line."""
+
+
+@dataclass
+class Balances:
+    free: Decimal = D0
+    locked: Decimal = D0
+    borrowed: Decimal = D0
+    interest: Decimal = D0
+
+
+@dataclass(frozen=True)
+class OrderStep:
+    symbol: str
+    side: Side
+    qty: Decimal
+    side_effect: SideEffect
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What will be sent (an order and/or a borrow/repay) and what the account looks like after."""
+
+    command: str
+    account: str | None  # isolated symbol or None for cross
+    notional: Decimal  # USDT value moved or borrowed
+    ml_before: Decimal
+    ml_after: Decimal
+    band_after: Band
+    liquidation_price_after: Decimal  # of the account's main non-quote asset, 0 if none
+    main_asset: str | None
+    borrowed_after: dict[str, Decimal]
+    interest_hour: Decimal  # USDT, all loans of the account after the action
+    interest_day: Decimal
+    leverage_after: Decimal
+    new_borrow: dict[str, Decimal] = field(default_factory=dict)
+    order: OrderStep | None = None
+    borrow: tuple[str, Decimal] | None = None
+    repay: tuple[str, Decimal] | None = None
+    limits: tuple[str, ...] = ()
+
+    def preview(self) -> dict[str, str]:
+        out = {
+            "ml_before": str(self.ml_before), "ml_after": str(self.ml_after),
+            "band_after": self.band_after.value, "notional": str(self.notional),
+            "liquidation_price_after": str(self.liquidation_price_after),
+            "interest_hour": str(self.interest_hour), "interest_day": str(self.interest_day),
+            "leverage_after": str(self.leverage_after),
+        }
+        if self.main_asset:
+            out["main_asset"] = self.main_asset
+        return out
+
+
+def _balances(snapshot: AccountSnapshot) -> dict[str, Balances]:
+    return {b.asset: Balances(b.free, b.locked, b.borrowed, b.interest) for b in snapshot.assets}
+
+
+def _get(book: dict[str, Balances], asset: str) -> Balances:
+    return book.setdefault(asset, Balances())
+
+
+def _borrow(book: dict[str, Balances], asset: str, amount: Decimal, rate: Decimal) -> None:
+    bal = _get(book, asset)
+    bal.free += amount
+    bal.borrowed += amount
+    bal.interest += margin.interest_for_hours(amount, rate, ONE_HOUR_INTEREST)  # ON_BORROW
+
+
+def _repay(book: dict[str, Balances], asset: str, amount: Decimal) -> None:
+    bal = _get(book, asset)
+    to_interest = min(amount, bal.interest)
+    bal.interest -= to_interest
+    bal.borrowed -= amount - to_interest
+    bal.free -= amount
+
+
+def _value(book: dict[str, Balances], prices: dict[str, Decimal]) -> tuple[Decimal, Decimal]:
+    assets = sum(((b.free + b.locked) * prices.get(a, D0) for a, b in book.items()), D0)
+    liab = sum(((b.borrowed + b.interest) * prices.get(a, D0) for a, b in book.items()), D0)
+    return assets, liab
+
+
+def _main_asset(book: dict[str, Balances], prices: dict[str, Decimal], quote: str) -> str | None:
+    """The non-quote asset with the largest gross exposure: the one whose price move matters."""
+    best, size = None, D0
+    for asset, b in book.items():
+        if asset == quote:
+            continue
+        exposure = (b.free + b.locked + b.borrowed + b.interest) * prices.get(asset, D0)
+        if exposure > size:
+            best, size = asset, exposure
+    return best
+
+
+def price_at_level(book: dict[str, Balances], prices: dict[str, Decimal], asset: str,
+                   level: Decimal) -> Decimal:
+    """Price of `asset` (others fixed) at which the account's margin level equals `level`; 0 if never."""
+    b = _get(book, asset)
+    others = {a: x for a, x in book.items() if a != asset}
+    other_assets, other_liab = _value(others, prices)
+    return margin.price_for_level(level, b.free + b.locked, other_assets, b.borrowed + b.interest, other_liab)
+
+
+def _finish(command: str, snapshot: AccountSnapshot, book: dict[str, Balances], rates: dict[str, Decimal],
+            quote: str, notional: Decimal, **kw: object) -> Plan:
+    prices = snapshot.prices
+    assets, liab = _value(book, prices)
+    ml_after = margin.margin_level(assets, liab)
+    main = _main_asset(book, prices, quote)
+    liq = price_at_level(book, prices, main, snapshot.thresholds.liquidation) if main else D0
+    hour = sum((margin.interest_for_hours(b.borrowed, rates.get(a, D0)) * prices.get(a, D0)
+                for a, b in book.items() if b.borrowed > 0), D0)
+    equity = assets - liab
+    leverage = assets / equity if equity > 0 else Decimal("999")
+    return Plan(
+        command=command, account=snapshot.isolated_symbol, notional=notional,
+        ml_before=snapshot.margin_level, ml_after=ml_after,
+        band_after=margin.band_for(ml_after, snapshot.thresholds),
+        liquidation_price_after=liq, main_asset=main,
+        borrowed_after={a: b.borrowed for a, b in book.items() if b.borrowed > 0},
+        interest_hour=hour, interest_day=hour * 24, leverage_after=leverage, **kw,  # type: ignore[arg-type]
+    )
+
+
+def plan_borrow(snapshot: AccountSnapshot, asset: str, amount: Decimal, rates: dict[str, Decimal],
+                quote: str = "USDT") -> Plan:
+    book = _balances(snapshot)
+    _borrow(book, asset, amount, rates.get(asset, D0))
+    notional = amount * snapshot.prices.get(asset, D0)
+    return _finish("borrow", snapshot, book, rates, quote, notional, borrow=(asset, amount),
+                   new_borrow={asset: amount})
+
+
+def repay_amount(snapshot: AccountSnapshot, asset: str, amount: Decimal | str) -> Decimal:
+    bal: AssetBalance = snapshot.asset(asset)
+    owed = bal.borrowed + bal.interest
+    if owed <= 0:
+        raise PlanError(f"Nothing to repay in {asset}.")
+    value = owed if amount == "all" else Decimal(amount)
+    if value > owed:
+        raise PlanError(f"You owe {owed} {asset} (borrowed {bal.borrowed} + interest {bal.interest}); "
+                        f"repay at most that.")
+    if value > bal.free:
+        raise PlanError(f"Only {bal.free} {asset} free to repay with; {value} needed.")
+    return value
+
+
+def plan_repay(snapshot: AccountSnapshot, asset: str, amount: Decimal | str, rates: dict[str, Decimal],
+               quote: str = "USDT") -> Plan:
+    value = repay_amount(snapshot, asset, amount)
+    book = _balances(snapshot)
+    _repay(book, asset, value)
+    return _finish("repay", snapshot, book, rates, quote, value * snapshot.prices.get(asset, D0),
+                   repay=(asset, value))
+
+
+def plan_open(command: str, snapshot: AccountSnapshot, info: SymbolInfo, qty: Decimal, fee: Decimal,
+              rates: dict[str, Decimal]) -> Plan:
+    """`long` (BUY, borrowing the quote shortfall) or `short` (borrow the base and SELL it)."""
+    price = snapshot.prices.get(info.base, D0)
+    if price <= 0:
+        raise PlanError(f"No price for {info.symbol}.")
+    if qty % info.step_size != 0:
+        raise PlanError(f"Quantity must be a multiple of {info.step_size} for {info.symbol}.")
+    notional = qty * price
+    if qty < info.min_qty or notional < info.min_notional:
+        raise PlanError(f"Order too small: minimum {info.min_qty} {info.base} and {info.min_notional} "
+                        f"{info.quote} notional.")
+    book = _balances(snapshot)
+    if command == "long":
+        quote = _get(book, info.quote)
+        shortfall = max(D0, notional - quote.free)
+        if shortfall:
+            _borrow(book, info.quote, shortfall, rates.get(info.quote, D0))
+        quote.free -= notional
+        _get(book, info.base).free += qty * (1 - fee)
+        side, borrowed = Side.BUY, {info.quote: shortfall} if shortfall else {}
+    else:
+        base = _get(book, info.base)
+        shortfall = max(D0, qty - base.free)
+        if shortfall:
+            _borrow(book, info.base, shortfall, rates.get(info.base, D0))
+        base.free -= qty
+        _get(book, info.quote).free += notional * (1 - fee)
+        side, borrowed = Side.SELL, {info.base: shortfall} if shortfall else {}
+    return _finish(command, snapshot, book, rates, info.quote, notional,
+                   order=OrderStep(info.symbol, side, qty, SideEffect.MARGIN_BUY), new_borrow=borrowed)
+
+
+def plan_close(snapshot: AccountSnapshot, info: SymbolInfo, fee: Decimal, rates: dict[str, Decimal]) -> Plan:
+    """Buy back a short (enough to repay base loan and interest after fees) or sell out a long."""
+    price = snapshot.prices.get(info.base, D0)
+    book = _balances(snapshot)
+    base = _get(book, info.base)
+    owed = base.borrowed + base.interest
+    if owed > base.free:  # short: buy what is owed beyond what we hold, fees on top
+        need = (owed - base.free) / (1 - fee)
+        qty = (need / info.step_size).to_integral_value(rounding=ROUND_UP) * info.step_size
+        qty = max(qty, info.min_qty)
+        _get(book, info.quote).free -= qty * price
+        base.free += qty * (1 - fee)
+        _repay(book, info.base, owed)
+        side = Side.BUY
+    elif base.free > owed and base.free - owed >= info.min_qty:  # long: sell out what is ours
+        if owed > 0:
+            _repay(book, info.base, owed)
+        qty = (base.free / info.step_size).to_integral_value(rounding=ROUND_DOWN) * info.step_size
+        base.free -= qty
+        quote = _get(book, info.quote)
+        proceeds = qty * price * (1 - fee)
+        quote.free += proceeds
+        quote_owed = quote.borrowed + quote.interest
+        if quote_owed > 0:
+            _repay(book, info.quote, min(proceeds, quote_owed))
+        side = Side.SELL
+    else:
+        raise PlanError(f"No {info.base} position to close in this account.")
+    if qty * price < info.min_notional:
+        raise PlanError(f"The position is below the {info.min_notional} {info.quote} minimum order size.")
+    return _finish("close", snapshot, book, rates, info.quote, qty * price,
+                   order=OrderStep(info.symbol, side, qty, SideEffect.AUTO_REPAY))
