@@ -62,9 +62,10 @@ def floor_to_step(value: Decimal, step: Decimal) -> Decimal:
 
 def plain(value: Decimal) -> str:
     """Exact value as a plain string without exponent and without trailing zeros (`1E+2` -> `100`)."""
-    if value == value.to_integral_value():
-        return format(value.quantize(D1), "f")
-    return format(value.normalize(), "f")
+    text = format(value, "f")  # no context rounding, unlike normalize()
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
 
 
 def fmt(value: Decimal, places: int = 2) -> str:

@@ -1,0 +1,55 @@
+"""Shared fixtures: a fresh database per test on SQLite always, and on PostgreSQL when configured.
+
+PostgreSQL tests run when `CHATBOT_TEST_POSTGRES_URL` is set (CI sets it). Each test gets its own
+schema (via the connection's search_path), so tests never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from chatbot.store.db import normalize_url
+
+os.environ.setdefault("PTB_TIMEDELTA", "1")
+PG_URL = os.environ.get("CHATBOT_TEST_POSTGRES_URL")
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if PG_URL:
+        return "PostgreSQL tests: ON (CHATBOT_TEST_POSTGRES_URL is set)"
+    return "PostgreSQL tests: SKIPPED — set CHATBOT_TEST_POSTGRES_URL to run them"
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'desk.db'}"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    if not PG_URL:
+        pytest.skip("PostgreSQL not configured (CHATBOT_TEST_POSTGRES_URL unset)")
+    schema = "t_" + uuid.uuid4().hex[:12]
+    admin = sa.create_engine(normalize_url(PG_URL))
+    with admin.begin() as conn:
+        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    sep = "&" if "?" in PG_URL else "?"
+    try:
+        yield f"{normalize_url(PG_URL)}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest) -> str:
+    """A fresh, empty database URL on each backend."""
+    return str(request.getfixturevalue(f"{request.param}_url"))
