@@ -1,0 +1,87 @@
+"""Test desk: a migrated database, the paper exchange (manual clock, static prices) and the core.
+
+A `FakeClock` drives the core's clock (prompt expiry); the paper exchange has its own clock,
+advanced by `/clock` or `advance()` as in drills.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from adapters.console import run_console
+from adapters.paper import PaperExchange
+from chatbot.config import DeskConfig, MemberConfig, PaperConfig, PolicyConfig
+from chatbot.core import DeskCore
+from chatbot.replies import Actor, Reply, Request
+from chatbot.store import migrate
+from chatbot.store.db import make_engine
+
+MEMBERS = [
+    MemberConfig(name="alice", role="admin", telegram_id=1001, discord_id=2001),
+    MemberConfig(name="bob", role="admin", telegram_id=1002),
+    MemberConfig(name="carol", role="trader", telegram_id=1003),
+    MemberConfig(name="dave", role="viewer", telegram_id=1004),
+]
+PAPER = PaperConfig(
+    prices={"BTCUSDT": Decimal("35000")},
+    daily_interest_rates={"BTC": Decimal("0.00024"), "USDT": Decimal("0.00024")},
+    cross={"USDT": Decimal("20000")}, taker_fee=Decimal("0"), maker_fee=Decimal("0"),
+)
+ID_RE = re.compile(r"\[([0-9a-f]{6})\]")
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = datetime(2024, 1, 1, 0, 10, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@dataclass
+class TestDesk:
+    url: str
+    core: DeskCore
+    exchange: PaperExchange
+    clock: FakeClock
+
+    async def say(self, who: str, text: str, **kw: Any) -> Reply:
+        return await self.core.handle(Request(actor=Actor("console", who), text=text, **kw))
+
+    async def console(self, script: str, as_name: str | None = None) -> str:
+        out = io.StringIO()
+        code = await run_console(self.core, as_name=as_name, stdin=io.StringIO(script), stdout=out,
+                                 interactive=False)
+        assert code == 0
+        return out.getvalue()
+
+    async def close(self) -> None:
+        await self.exchange.close()
+        self.core.engine.dispose()
+
+
+async def open_desk(url: str, *, policy: PolicyConfig | None = None, paper: PaperConfig = PAPER,
+                    clock: FakeClock | None = None) -> TestDesk:
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    desk = DeskConfig(members=MEMBERS, paper=paper, policy=policy or PolicyConfig())
+    exchange = await PaperExchange.open(engine, paper)
+    clock = clock or FakeClock()
+    core = DeskCore(engine=engine, exchange=exchange, desk=desk, clock=clock)
+    await core.start()
+    return TestDesk(url, core, exchange, clock)
+
+
+def short_id(reply: Reply | str) -> str:
+    text = reply if isinstance(reply, str) else reply.title
+    match = ID_RE.search(text)
+    assert match, text
+    return match.group(1)
