@@ -22,6 +22,9 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from chatbot.alerts.incidents import IncidentStore
+from chatbot.alerts.monitor import MarginMonitor
+from chatbot.alerts.summary import InterestSummarizer
 from chatbot.commands import views
 from chatbot.commands.parser import Market, ParsedCommand, ParseError, parse
 from chatbot.commands.registry import CommandSpec, lookup
@@ -42,7 +45,7 @@ from chatbot.store.tables import DeskState, ProcessedEvent
 
 log = logging.getLogger(__name__)
 
-TOKEN_VERBS = {"cf": "confirm", "cx": "cancel", "ap": "approve", "rj": "reject"}
+TOKEN_VERBS = {"cf": "confirm", "cx": "cancel", "ap": "approve", "rj": "reject", "ak": "ack"}
 DUPLICATE_WINDOW = timedelta(seconds=10)
 Clock = Callable[[], datetime]
 
@@ -85,6 +88,9 @@ class DeskCore:
         self.limiter = RateLimiter(self.policy.rate_limit_per_minute)
         self.paper = isinstance(exchange, DrillControls)
         self.market = Market({})
+        self.incidents = IncidentStore(engine)
+        self.monitor = MarginMonitor(exchange, self.incidents, self.notifier, self.members, desk.alerts)
+        self.summarizer = InterestSummarizer(engine, exchange, self.notifier)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -95,6 +101,7 @@ class DeskCore:
         settled = await self.executor.reconcile_open()
         if settled:
             self.audit.append("system", "reconcile", "done", detail={str(k): v for k, v in settled.items()})
+        self.exchange.subscribe(self.monitor.on_event)
 
     # ------------------------------------------------------------------ the chain
 
@@ -299,6 +306,8 @@ class DeskCore:
                 return error("This button is no longer valid.")
             if event_id and not self._first_delivery(event_id):
                 return Reply(title="Already handled.")
+            if verb == "ak":
+                return await self._ack(member, actor, nonce)
             p = self.pending.by_nonce(nonce)
             if p is None:
                 return error("This button is no longer valid.")
@@ -520,6 +529,32 @@ class DeskCore:
             return error(f"{target.name} is defined in the desk TOML; remove them there.")
         self.members.revoke(target.name)
         return Reply(title=f"{target.name} is no longer on the desk.", severity=Severity.SUCCESS)
+
+    # ------------------------------------------------------------------ alerts
+
+    async def _ack(self, member: DeskMember, actor: Actor, ident: str) -> Reply:
+        if member.role not in ("trader", "admin"):
+            return error("Only traders and admins can acknowledge incidents.")
+        incident = self.monitor.acknowledge(ident, member.name)
+        if incident is None:
+            return error("No open incident to acknowledge.")
+        self.audit.append(str(actor), "ack", "ok", member=member.name, detail={"incident": incident.id})
+        return Reply(title=f"Incident #{incident.id} ({incident.account}) acknowledged by "
+                           f"{incident.acknowledged_by}.", severity=Severity.SUCCESS, ref=f"incident:{incident.id}")
+
+    async def _cmd_ack(self, member: DeskMember, request: Request, a: dict[str, Any]) -> Reply:
+        return await self._ack(member, request.actor, a.get("id", ""))
+
+    async def _cmd_subscribe(self, member: DeskMember, request: Request, a: dict[str, Any]) -> Reply:
+        return self._subscription(request, a["kind"], a.get("mode", "on"))
+
+    async def _cmd_unsubscribe(self, member: DeskMember, request: Request, a: dict[str, Any]) -> Reply:
+        return self._subscription(request, a["kind"], "off")
+
+    def _subscription(self, request: Request, kind: str, mode: str) -> Reply:
+        channel = request.chat_id or request.actor.platform
+        self.subscriptions.set(request.actor.platform, channel, kind, mode)
+        return Reply(title=f"This channel's {kind} alerts: {mode}.", severity=Severity.SUCCESS)
 
     # ------------------------------------------------------------------ paper drills
 

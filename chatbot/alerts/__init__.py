@@ -1,0 +1,1 @@
+"""Alerts: the margin monitor (incidents, not messages) and the daily interest summary."""

@@ -1,0 +1,149 @@
+"""Margin incidents as a small pure state machine, and their persistence.
+
+One incident per account. It opens (fires) when the margin level enters an alert band, notifies
+again when it enters a worse band, repeats at most every `repeat_interval` while open, escalates
+to the admins once if nobody acknowledges within `escalate_after`, and resolves only when the
+level is back above the desk's warn bar plus a hysteresis margin. Oscillating around a bar
+therefore gives one fire and one resolve, never a stream of messages.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from decimal import Decimal
+from enum import IntEnum
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from chatbot.alerts.tables import AlertIncident
+from chatbot.margin import Thresholds
+from chatbot.store.db import session_scope
+
+
+class AlertBand(IntEnum):
+    OK = 0
+    WARN = 1
+    MARGIN_CALL = 2
+    PRE_LIQUIDATION = 3
+    FORCE_LIQUIDATION = 4
+
+
+def alert_band(level: Decimal, t: Thresholds, warn_level: Decimal) -> AlertBand:
+    if level <= t.liquidation:
+        return AlertBand.FORCE_LIQUIDATION
+    if level <= t.pre_liquidation:
+        return AlertBand.PRE_LIQUIDATION
+    if level <= t.margin_call:
+        return AlertBand.MARGIN_CALL
+    if level <= warn_level:
+        return AlertBand.WARN
+    return AlertBand.OK
+
+
+@dataclass(frozen=True)
+class Rules:
+    warn_level: Decimal
+    hysteresis: Decimal
+    repeat_interval: timedelta
+    escalate_after: timedelta
+
+
+@dataclass(frozen=True)
+class Incident:
+    id: int | None
+    account: str
+    band: AlertBand
+    nonce: str
+    opened_at: datetime
+    last_notified_at: datetime
+    last_level: Decimal
+    notifications: int = 1
+    acknowledged_by: str | None = None
+    escalated_at: datetime | None = None
+    resolved_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    kind: str | None  # fire | worse | repeat | escalate | resolve | None (nothing to say)
+    incident: Incident | None
+
+
+def decide(current: Incident | None, account: str, level: Decimal, t: Thresholds, rules: Rules,
+           now: datetime) -> Decision:
+    band = alert_band(level, t, rules.warn_level)
+    if current is None:
+        if band is AlertBand.OK:
+            return Decision(None, None)
+        return Decision("fire", Incident(None, account, band, secrets.token_urlsafe(12), now, now, level))
+    if level > rules.warn_level + rules.hysteresis:
+        return Decision("resolve", replace(current, resolved_at=now, last_level=level))
+    if band > current.band:
+        return Decision("worse", replace(current, band=band, last_notified_at=now, last_level=level,
+                                         notifications=current.notifications + 1))
+    if current.acknowledged_by is None and current.escalated_at is None \
+            and now - current.opened_at >= rules.escalate_after:
+        return Decision("escalate", replace(current, escalated_at=now, last_level=level,
+                                            notifications=current.notifications + 1))
+    if now - current.last_notified_at >= rules.repeat_interval and band is not AlertBand.OK:
+        return Decision("repeat", replace(current, last_notified_at=now, last_level=level,
+                                          notifications=current.notifications + 1))
+    return Decision(None, replace(current, last_level=level))
+
+
+class IncidentStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @staticmethod
+    def _of(row: AlertIncident) -> Incident:
+        return Incident(row.id, row.account, AlertBand[row.band], row.nonce, row.opened_at, row.last_notified_at,
+                        row.last_level, row.notifications, row.acknowledged_by, row.escalated_at, row.resolved_at)
+
+    def open_for(self, account: str) -> Incident | None:
+        with session_scope(self.engine) as s:
+            row = s.execute(select(AlertIncident).where(AlertIncident.account == account,
+                                                        AlertIncident.resolved_at.is_(None))).scalars().first()  # type: ignore[union-attr]
+            return self._of(row) if row else None
+
+    def all_open(self) -> list[Incident]:
+        with session_scope(self.engine) as s:
+            rows = s.execute(select(AlertIncident).where(AlertIncident.resolved_at.is_(None))  # type: ignore[union-attr]
+                             .order_by(AlertIncident.id)).scalars()
+            return [self._of(r) for r in rows]
+
+    def history(self) -> list[Incident]:
+        with session_scope(self.engine) as s:
+            return [self._of(r) for r in s.execute(select(AlertIncident).order_by(AlertIncident.id)).scalars()]
+
+    def save(self, incident: Incident) -> Incident:
+        with session_scope(self.engine) as s:
+            row = s.get(AlertIncident, incident.id) if incident.id else None
+            if row is None:
+                row = AlertIncident(account=incident.account, band=incident.band.name, nonce=incident.nonce,
+                                    opened_at=incident.opened_at, last_notified_at=incident.last_notified_at,
+                                    last_level=incident.last_level)
+            row.band, row.last_notified_at = incident.band.name, incident.last_notified_at
+            row.last_level, row.notifications = incident.last_level, incident.notifications
+            row.acknowledged_by, row.escalated_at = incident.acknowledged_by, incident.escalated_at
+            row.resolved_at = incident.resolved_at
+            s.add(row)
+            s.flush()
+            return self._of(row)
+
+    def acknowledge(self, nonce_or_id: str, member: str) -> Incident | None:
+        with session_scope(self.engine) as s:
+            stmt = select(AlertIncident).where(AlertIncident.resolved_at.is_(None))  # type: ignore[union-attr]
+            if nonce_or_id.isdigit():
+                stmt = stmt.where(AlertIncident.id == int(nonce_or_id))
+            elif nonce_or_id:
+                stmt = stmt.where(AlertIncident.nonce == nonce_or_id)
+            row = s.execute(stmt.order_by(AlertIncident.id.desc())).scalars().first()  # type: ignore[union-attr]
+            if row is None:
+                return None
+            if row.acknowledged_by is None:
+                row.acknowledged_by = member
+            return self._of(row)
