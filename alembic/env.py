@@ -11,10 +11,15 @@ from typing import Any
 from alembic import context
 from sqlmodel import SQLModel
 
+import chatbot.alerts.tables  # noqa: F401  (alert incidents, interest summaries)
+import chatbot.store.lease  # noqa: F401  (scheduler lease)
 import chatbot.store.tables  # noqa: F401  (core tables)
+from chatbot.scheduler import apscheduler_jobs_table
 from chatbot.store.db import make_engine
 
 target_metadata = SQLModel.metadata
+if "apscheduler_jobs" not in target_metadata.tables:
+    apscheduler_jobs_table(target_metadata)  # created by a migration, never by the scheduler at boot
 
 
 def _url() -> str:

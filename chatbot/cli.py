@@ -24,6 +24,8 @@ app = typer.Typer(help="Desk margin bot: drive a shared margin account from chat
 db_app = typer.Typer(help="Database schema (Alembic).", no_args_is_help=True)
 config_app = typer.Typer(help="Configuration.", no_args_is_help=True)
 audit_app = typer.Typer(help="The append-only audit log.", no_args_is_help=True)
+jobs_app = typer.Typer(help="Scheduled jobs: margin monitor, daily interest summary.", no_args_is_help=True)
+app.add_typer(jobs_app, name="jobs")
 app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
 app.add_typer(audit_app, name="audit")
@@ -68,6 +70,7 @@ def run() -> None:
         from chatbot.runtime import open_desk
 
         d = await open_desk(settings, desk)
+        await d.start_background()
         chat = [name for name, token in (("telegram", settings.telegram_bot_token),
                                          ("discord", settings.discord_bot_token)) if token]
         try:
@@ -98,6 +101,7 @@ def console(as_: Annotated[str | None, typer.Option("--as", help="Act as this de
         from chatbot.runtime import open_desk
 
         d = await open_desk(settings, desk)
+        await d.start_background()
         try:
             return await run_console(d.core, as_name=as_)
         finally:
@@ -192,6 +196,61 @@ def audit_tail(n: Annotated[int, typer.Argument(help="How many rows.")] = 20) ->
         table.add_row(str(row.id), f"{row.at:%Y-%m-%d %H:%M:%S}", row.actor, row.member or "", row.action,
                       row.outcome, row.detail_json[:80])
     out.print(table)
+
+
+# ---------------------------------------------------------------------------- jobs
+
+JOB_NAMES = ("margin-monitor", "interest-summary")
+
+
+@jobs_app.command("list")
+def jobs_list() -> None:
+    """The configured jobs, as stored, with their next run time."""
+    from chatbot import scheduler
+    from chatbot.store import migrate
+    from chatbot.store.db import make_engine
+
+    settings, desk = _load()
+    migrate.upgrade(settings.chatbot_database_url)
+    engine = make_engine(settings.chatbot_database_url)
+    table = Table("Job", "Trigger", "Next run (UTC)", "Stored")
+    for job in scheduler.list_jobs(engine, scheduler.desk_job_specs(desk.alerts)):
+        table.add_row(job.id, job.trigger or "", f"{job.next_run_time:%Y-%m-%d %H:%M:%S}" if job.next_run_time
+                      else "-", "yes" if job.stored else "no")
+    out.print(table)
+    engine.dispose()
+
+
+@jobs_app.command("run")
+def jobs_run(
+    job: Annotated[str, typer.Argument(help="margin-monitor or interest-summary")],
+    once: Annotated[bool, typer.Option("--once", help="Run once now and exit.")] = False,
+) -> None:
+    """Run a job once against the configured database and exchange; print what it delivered."""
+    if job not in JOB_NAMES:
+        _fail(f"unknown job {job!r}; choose one of: {', '.join(JOB_NAMES)}")
+    if not once:
+        _fail("only --once is supported here; `chatbot run` schedules the jobs")
+    settings, desk = _load()
+
+    async def main() -> int:
+        from chatbot.runtime import open_desk
+
+        d = await open_desk(settings, desk)
+        try:
+            if job == "margin-monitor":
+                notices = await d.core.monitor.check_all()
+            else:
+                notices = await d.core.summarizer.run()
+        finally:
+            await d.close()
+        for notice in notices:
+            out.print(f"[{notice.kind}] {notice.reply.text()}", markup=False)
+        if not notices:
+            out.print("nothing to report")
+        return 0
+
+    raise typer.Exit(_run(main))
 
 
 if __name__ == "__main__":  # pragma: no cover

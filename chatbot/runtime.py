@@ -11,9 +11,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
+from chatbot import scheduler
 from chatbot.config import ConfigError, DeskConfig, Settings
 from chatbot.core import DeskCore
 from chatbot.exchange import Exchange
+from chatbot.scheduler import LeaderScheduler
 from chatbot.store import migrate
 from chatbot.store.db import make_engine
 
@@ -25,8 +27,22 @@ class Desk:
     engine: Engine
     exchange: Exchange
     core: DeskCore
+    leader: LeaderScheduler | None = None
+
+    async def start_background(self) -> None:
+        """Live feeds (paper clock and prices), the single-leader scheduler, the start-up danger summary."""
+        start = getattr(self.exchange, "start", None)
+        if start is not None:
+            await start()
+        scheduler.set_context(self.core)
+        self.leader = LeaderScheduler.from_config(self.engine, self.core.desk.alerts,
+                                                  scheduler.desk_job_specs(self.core.desk.alerts))
+        await self.leader.start()
+        await self.core.monitor.startup_summary()
 
     async def close(self) -> None:
+        if self.leader is not None:
+            await self.leader.stop()
         await self.exchange.close()
         self.engine.dispose()
 
