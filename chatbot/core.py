@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 
 TOKEN_VERBS = {"cf": "confirm", "cx": "cancel", "ap": "approve", "rj": "reject", "ak": "ack"}
 DUPLICATE_WINDOW = timedelta(seconds=10)
+ALREADY_HANDLED = Reply(title="Already handled.", duplicate=True)
 Clock = Callable[[], datetime]
 
 
@@ -136,7 +137,7 @@ class DeskCore:
                     self.audit.append(actor, spec.name, "ignored", member=member.name, detail={"why": refusal})
                     return error(refusal)
         if request.event_id and not self._first_delivery(request.event_id):
-            return Reply(title="Already handled.", severity=Severity.INFO)
+            return ALREADY_HANDLED
         parsed = parse(request.text, self.market)
         if isinstance(parsed, ParseError):
             self.audit.append(actor, parsed.command or "parse", "invalid", member=member.name,
@@ -170,11 +171,11 @@ class DeskCore:
             return error(f"/{spec.name} works on the console only.")
         if spec.paper_only and not self.paper:
             return error(f"/{spec.name} is a paper-exchange drill; this desk trades live.")
+        if spec.mutating:
+            return await self._propose(spec, member, request, a)
         handler = getattr(self, f"_cmd_{spec.name}", None)
         if handler is None:
             return error(f"/{spec.name} is not available here.")
-        if spec.mutating:
-            return await self._propose(spec, member, request, a)
         return await handler(member, request, a)  # type: ignore[no-any-return]
 
     # ------------------------------------------------------------------ read-only commands
@@ -305,7 +306,7 @@ class DeskCore:
             if verb not in TOKEN_VERBS or not nonce:
                 return error("This button is no longer valid.")
             if event_id and not self._first_delivery(event_id):
-                return Reply(title="Already handled.")
+                return ALREADY_HANDLED
             if verb == "ak":
                 return await self._ack(member, actor, nonce)
             p = self.pending.by_nonce(nonce)

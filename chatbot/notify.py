@@ -84,6 +84,9 @@ class Notifier:
     def register(self, transport: Transport) -> None:
         self.transports[transport.platform] = transport
 
+    def unregister(self, platform: str) -> None:
+        self.transports.pop(platform, None)
+
     async def publish(self, notice: Notice) -> int:
         """Deliver everywhere it should go; a failing platform is logged, never fatal. Returns deliveries."""
         delivered = 0

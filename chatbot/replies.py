@@ -73,6 +73,7 @@ class Reply:
     actions: tuple[Action, ...] = ()
     ref: str | None = None  # stable id of what this reply is about (a pending action, an incident)
     mentions: tuple[str, ...] = ()  # member names to mention (escalations)
+    duplicate: bool = False  # a redelivered event: adapters may stay silent
 
     def text(self) -> str:
         """Plain-text rendering (the console's, and a fallback for every platform)."""

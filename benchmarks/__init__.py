@@ -1,0 +1,1 @@
+"""Performance measurements (run as modules; not timed tests)."""
