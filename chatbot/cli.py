@@ -10,7 +10,7 @@ import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -18,6 +18,9 @@ from rich.table import Table
 
 from chatbot.config import ConfigError, DeskConfig, Settings, config_path, load, load_desk, load_settings
 from chatbot.redact import install_log_redaction
+
+if TYPE_CHECKING:
+    from chatbot.runtime import Desk
 
 app = typer.Typer(help="Desk margin bot: drive a shared margin account from chat.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -70,25 +73,45 @@ def run() -> None:
         from chatbot.runtime import open_desk
 
         d = await open_desk(settings, desk)
-        await d.start_background()
-        chat = [name for name, token in (("telegram", settings.telegram_bot_token),
-                                         ("discord", settings.discord_bot_token)) if token]
         try:
-            if not chat or sys.stdin.isatty():
-                from adapters.console import run_console
-
-                return await run_console(d.core)
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, stop.set)
-            logging.getLogger("chatbot").warning("chat adapters %s are not available in this build yet", chat)
-            await stop.wait()
-            return 0
+            await d.start_background()
+            return await _serve(d, settings)
         finally:
             await d.close()
 
     raise typer.Exit(_run(main))
+
+
+async def _serve(d: Desk, settings: Settings) -> int:
+    """Run the chat adapters that have tokens, and the console when on a terminal or when none do."""
+    stop = asyncio.Event()
+    tasks: list[asyncio.Task[None]] = []
+    if settings.telegram_bot_token is not None and settings.telegram_bot_token.get_secret_value():
+        from adapters.telegram import run_telegram
+
+        tasks.append(asyncio.create_task(run_telegram(d.core, settings, stop), name="telegram"))
+    if settings.discord_bot_token is not None:
+        logging.getLogger("chatbot").warning("DISCORD_BOT_TOKEN is set, but the Discord adapter is not in this build")
+    if not tasks or sys.stdin.isatty():
+        from adapters.console import run_console
+
+        code = await run_console(d.core)
+        stop.set()
+        await asyncio.gather(*tasks)
+        return code
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    stopper = asyncio.create_task(stop.wait())
+    await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
+    stop.set()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    stopper.cancel()
+    failures = [r for r in results if isinstance(r, BaseException)]
+    if failures:
+        logging.getLogger("chatbot").error("chat adapter stopped: %s", failures[0])
+        return 1
+    return 0
 
 
 @app.command()
