@@ -11,6 +11,7 @@ from typing import Any
 from alembic import context
 from sqlmodel import SQLModel
 
+import adapters.paper.tables  # noqa: F401  (paper exchange state)
 import chatbot.alerts.tables  # noqa: F401  (alert incidents, interest summaries)
 import chatbot.store.lease  # noqa: F401  (scheduler lease)
 import chatbot.store.tables  # noqa: F401  (core tables)

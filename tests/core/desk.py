@@ -47,7 +47,7 @@ class FakeClock:
 
 
 @dataclass
-class TestDesk:
+class DeskUnderTest:
     url: str
     core: DeskCore
     exchange: PaperExchange
@@ -69,7 +69,7 @@ class TestDesk:
 
 
 async def open_desk(url: str, *, policy: PolicyConfig | None = None, paper: PaperConfig = PAPER,
-                    clock: FakeClock | None = None) -> TestDesk:
+                    clock: FakeClock | None = None) -> DeskUnderTest:
     migrate.upgrade(url)
     engine = make_engine(url)
     desk = DeskConfig(members=MEMBERS, paper=paper, policy=policy or PolicyConfig())
@@ -77,7 +77,7 @@ async def open_desk(url: str, *, policy: PolicyConfig | None = None, paper: Pape
     clock = clock or FakeClock()
     core = DeskCore(engine=engine, exchange=exchange, desk=desk, clock=clock)
     await core.start()
-    return TestDesk(url, core, exchange, clock)
+    return DeskUnderTest(url, core, exchange, clock)
 
 
 def short_id(reply: Reply | str) -> str:

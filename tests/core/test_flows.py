@@ -12,15 +12,15 @@ from sqlmodel import Session, select
 from chatbot.config import PolicyConfig
 from chatbot.replies import Actor, Request, Severity
 from chatbot.store.tables import Intent
-from tests.core.desk import TestDesk, open_desk, short_id
+from tests.core.desk import DeskUnderTest, open_desk, short_id
 
 
-def intents(desk: TestDesk) -> list[Intent]:
+def intents(desk: DeskUnderTest) -> list[Intent]:
     with Session(desk.core.engine) as s:
         return list(s.exec(select(Intent)).all())
 
 
-async def borrowed(desk: TestDesk, asset: str = "USDT") -> Decimal:
+async def borrowed(desk: DeskUnderTest, asset: str = "USDT") -> Decimal:
     return (await desk.exchange.account(None)).asset(asset).borrowed
 
 
@@ -31,7 +31,7 @@ async def desk(db_url: str):  # type: ignore[no-untyped-def]
     await d.close()
 
 
-async def test_console_confirm_by_requester_executes_once(desk: TestDesk) -> None:
+async def test_console_confirm_by_requester_executes_once(desk: DeskUnderTest) -> None:
     out = await desk.console("# a scripted drill\n\n/borrow USDT 1000\n/confirm\n/confirm\n/status\n", "carol")
     assert "Confirm borrow 1000 USDT (cross)?" in out
     assert "[Confirm: /confirm " in out and "[Cancel: /cancel " in out
@@ -41,7 +41,7 @@ async def test_console_confirm_by_requester_executes_once(desk: TestDesk) -> Non
     assert [i.state for i in intents(desk)] == ["DONE"]
 
 
-async def test_confirm_by_someone_else_refused_and_audited(desk: TestDesk) -> None:
+async def test_confirm_by_someone_else_refused_and_audited(desk: DeskUnderTest) -> None:
     prompt = await desk.say("carol", "/borrow USDT 1000")
     pid = short_id(prompt)
     other = await desk.say("alice", f"/confirm {pid}")
@@ -53,7 +53,7 @@ async def test_confirm_by_someone_else_refused_and_audited(desk: TestDesk) -> No
     assert ok.title.startswith("Done")
 
 
-async def test_button_press_by_other_member_refused(desk: TestDesk) -> None:
+async def test_button_press_by_other_member_refused(desk: DeskUnderTest) -> None:
     prompt = await desk.say("carol", "/borrow USDT 500")
     token = prompt.actions[0].token
     refused = await desk.core.press(token, Actor("console", "bob"))
@@ -61,7 +61,7 @@ async def test_button_press_by_other_member_refused(desk: TestDesk) -> None:
     assert await borrowed(desk) == 0
 
 
-async def test_expired_prompt_refused(desk: TestDesk) -> None:
+async def test_expired_prompt_refused(desk: DeskUnderTest) -> None:
     pid = short_id(await desk.say("carol", "/borrow USDT 1000"))
     desk.clock.advance(61)
     reply = await desk.say("carol", f"/confirm {pid}")
@@ -69,7 +69,7 @@ async def test_expired_prompt_refused(desk: TestDesk) -> None:
     assert await borrowed(desk) == 0 and intents(desk) == []
 
 
-async def test_two_concurrent_presses_execute_once(desk: TestDesk) -> None:
+async def test_two_concurrent_presses_execute_once(desk: DeskUnderTest) -> None:
     prompt = await desk.say("carol", "/borrow USDT 700")
     token = prompt.actions[0].token
     actor = Actor("console", "carol")
@@ -98,7 +98,7 @@ async def test_four_eyes_approval(db_url: str) -> None:
         await desk.close()
 
 
-async def test_halt_blocks_long_but_not_repay(desk: TestDesk) -> None:
+async def test_halt_blocks_long_but_not_repay(desk: DeskUnderTest) -> None:
     pid = short_id(await desk.say("carol", "/borrow USDT 1000"))
     assert (await desk.say("carol", f"/confirm {pid}")).title.startswith("Done")
     halted = await desk.say("alice", "/halt drill")
@@ -131,14 +131,14 @@ async def test_restart_between_prompt_and_confirm(db_url: str) -> None:
         await second.close()
 
 
-async def test_unknown_user_denied_and_audited(desk: TestDesk) -> None:
+async def test_unknown_user_denied_and_audited(desk: DeskUnderTest) -> None:
     reply = await desk.core.handle(Request(actor=Actor("telegram", "999999"), text="/status"))
     assert "not a member" in reply.title
     rows = desk.core.audit.find("identify")
     assert rows and rows[-1].outcome == "denied" and rows[-1].actor == "telegram:999999"
 
 
-async def test_bad_input_changes_nothing(desk: TestDesk) -> None:
+async def test_bad_input_changes_nothing(desk: DeskUnderTest) -> None:
     for text in ("/borrow USDT -5", "/borrow USDT 1e3", "/borrow DOGE 5", "/long BTCUSDT 0.000001",
                  "/repay USDT 10", "/borrow USDT 99999999"):
         reply = await desk.say("carol", text)
@@ -148,7 +148,7 @@ async def test_bad_input_changes_nothing(desk: TestDesk) -> None:
     assert desk.core.pending.open_actions() == []
 
 
-async def test_edited_and_stale_commands_refused(desk: TestDesk) -> None:
+async def test_edited_and_stale_commands_refused(desk: DeskUnderTest) -> None:
     edited = await desk.say("carol", "/long BTCUSDT 0.01", edited=True)
     assert "Edited messages" in edited.title
     stale = await desk.say("carol", "/long BTCUSDT 0.01", sent_at=desk.clock.now - timedelta(minutes=2))
@@ -156,7 +156,7 @@ async def test_edited_and_stale_commands_refused(desk: TestDesk) -> None:
     assert desk.core.pending.open_actions() == []
 
 
-async def test_redelivered_event_runs_once(desk: TestDesk) -> None:
+async def test_redelivered_event_runs_once(desk: DeskUnderTest) -> None:
     first = await desk.say("carol", "/borrow USDT 100", event_id="tg:42")
     again = await desk.say("carol", "/borrow USDT 100", event_id="tg:42")
     assert first.actions and again.title == "Already handled."

@@ -1,0 +1,1373 @@
+"""The paper exchange's accounting engine: synchronous, pure Decimal, driven by an injected clock.
+
+Why it exists: the bot needs an exchange that answers exactly as Binance margin would
+(`shared/reference/binance-margin.md` §4–§7) without a network, deterministically, so that
+previews, alerts and tests can rely on the numbers. All margin math goes through
+`chatbot.margin` (one source of truth); this module only keeps the books.
+
+Rules of the house:
+- Public operations validate first and mutate after; a rejected call (`ExchangeError`) leaves
+  every structure untouched. `journal.mutated` tells the caller whether a mutation had begun.
+- The clock is `now_ms`, moved only by `advance_ms()`; nothing here reads the wall clock.
+- Each mutation is noted in `journal` (dirty balances, new/changed records, events) so the
+  caller can persist exactly what changed, in one transaction, and then publish the events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
+from typing import Any
+
+from chatbot import margin
+from chatbot.config import PaperConfig
+from chatbot.exchange import (
+    CROSS,
+    SPOT,
+    AccountSnapshot,
+    AssetBalance,
+    ExchangeError,
+    ExchangeEvent,
+    Fill,
+    LoanStatus,
+    LoanType,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Side,
+    SideEffect,
+    SymbolInfo,
+    isolated_account,
+)
+from chatbot.margin import Band, Thresholds
+from chatbot.money import EIGHT_DP, floor_to_step
+
+from .model import (
+    CLIENT_ID_RE,
+    D0,
+    HOUR_MS,
+    VALUATION_ASSET,
+    Balance,
+    InterestRow,
+    LiquidationRow,
+    LoanRow,
+    MarginAccount,
+    OrderListState,
+    OrderState,
+    Reservation,
+    TradeRow,
+    TransferRow,
+    build_symbols,
+    dt_to_ms,
+    hour_floor,
+    ms_to_dt,
+    resolve_asset_prices,
+)
+
+ISOLATED_PREFIX = "ISOLATED:"
+LIMIT_TYPES = (OrderType.LIMIT, OrderType.LIMIT_MAKER, OrderType.STOP_LOSS_LIMIT, OrderType.TAKE_PROFIT_LIMIT)
+STOP_TYPES = (OrderType.STOP_LOSS, OrderType.STOP_LOSS_LIMIT, OrderType.TAKE_PROFIT,
+              OrderType.TAKE_PROFIT_LIMIT)
+BORROWING = (SideEffect.MARGIN_BUY, SideEffect.AUTO_BORROW_REPAY)
+REPAYING = (SideEffect.AUTO_REPAY, SideEffect.AUTO_BORROW_REPAY)
+MAX_LIQUIDATION_STEPS = 64
+
+# Binance error codes and messages (reference §4).
+MSG_INSUFFICIENT = "Account has insufficient balance for requested action."
+
+
+def _err(code: int, msg: str) -> ExchangeError:
+    return ExchangeError(code, msg)
+
+
+def _q8(value: Decimal) -> Decimal:
+    return value.quantize(EIGHT_DP, rounding=ROUND_HALF_UP)
+
+
+def _ceil_to_step(value: Decimal, step: Decimal) -> Decimal:
+    return (value / step).to_integral_value(rounding=ROUND_UP) * step
+
+
+def _on_step(value: Decimal, step: Decimal) -> bool:
+    return step <= 0 or (value / step) == (value / step).to_integral_value()
+
+
+@dataclass
+class Journal:
+    """What one public operation changed: for persistence (one transaction) and for listeners."""
+
+    mutated: bool = False
+    state: bool = False  # prices, clock, counters
+    balances: set[tuple[str, str]] = field(default_factory=set)
+    accounts: set[str] = field(default_factory=set)
+    orders: dict[int, OrderState] = field(default_factory=dict)
+    lists: dict[int, OrderListState] = field(default_factory=dict)
+    trades: list[TradeRow] = field(default_factory=list)
+    loans: dict[int, LoanRow] = field(default_factory=dict)
+    interest: dict[int, InterestRow] = field(default_factory=dict)
+    liquidations: list[LiquidationRow] = field(default_factory=list)
+    transfers: list[TransferRow] = field(default_factory=list)
+    events: list[ExchangeEvent] = field(default_factory=list)
+
+
+class PaperEngine:
+    """In-memory books of one paper margin exchange (spot wallet, cross, isolated accounts)."""
+
+    def __init__(self, config: PaperConfig, *, now_ms: int | None = None) -> None:
+        self.config = config
+        self.symbols: dict[str, SymbolInfo] = build_symbols(config)
+        self.now_ms = dt_to_ms(config.start_time) if now_ms is None else now_ms
+        self.prices: dict[str, Decimal] = {}
+        self.asset_prices: dict[str, Decimal] = {"USDT": Decimal(1)}
+        self.spot = MarginAccount(SPOT, None, Thresholds.cross(config.max_leverage))
+        self.accounts: dict[str, MarginAccount] = {
+            CROSS: MarginAccount(CROSS, None, Thresholds.cross(config.max_leverage), created_ms=self.now_ms)
+        }
+        self.orders: dict[int, OrderState] = {}
+        self.open_by_symbol: dict[str, dict[int, OrderState]] = {}
+        self.client_index: dict[tuple[str, str], list[int]] = {}
+        self.order_lists: dict[int, OrderListState] = {}
+        self.trades: list[TradeRow] = []
+        self.loans: dict[int, LoanRow] = {}
+        self.interest: list[InterestRow] = []
+        self.interest_last: dict[tuple[str, str], InterestRow] = {}
+        self.liquidations: list[LiquidationRow] = []
+        self.transfers: list[TransferRow] = []
+        self.next_tx = 1
+        self.next_order = 1
+        self.next_list = 1
+        self.next_trade = 1
+        self.walk_steps = 0
+        self.schedule: list[tuple[int, str, Decimal]] = []  # replay rows, sorted by time
+        self.schedule_cursor = 0
+        self.debtors: set[str] = set()
+        self.journal = Journal()
+        self.isolated_leverage = {s.upper(): lev for s, lev in config.isolated_leverage.items()}
+        for sym in self.isolated_leverage:
+            self._symbol(sym, bad=ValueError)
+        for sym in config.isolated:
+            self._symbol(sym.upper(), bad=ValueError)
+
+    # ------------------------------------------------------------------ setup & journal
+
+    def seed(self) -> None:
+        """First start: prices, clock and starting balances from the config."""
+        self.set_prices({s: p for s, p in self.config.prices.items()}, emit=False)
+        for asset, amount in self.config.spot.items():
+            self._bal(self.spot, asset).free += amount
+        cross = self.accounts[CROSS]
+        for asset, amount in self.config.cross.items():
+            self._require_margin_asset(asset)
+            self._bal(cross, asset).free += amount
+        for sym, amounts in self.config.isolated.items():
+            acct = self._create_isolated(sym.upper())
+            for asset, amount in amounts.items():
+                if asset.upper() not in acct.balances:
+                    raise ValueError(f"paper: {asset} is not an asset of {sym}")
+                self._bal(acct, asset.upper()).free += amount
+        self.journal.accounts.add(CROSS)
+        self.journal.state = True
+        self.refresh_after_load()
+
+    def adopt_config(self) -> None:
+        """After loading: symbols newly added to the config get their configured price; prices of
+        symbols no longer configured are dropped (an error if a margin account still holds an asset
+        that would then have no price)."""
+        dropped = [s for s in self.prices if s not in self.symbols]
+        for sym in dropped:
+            del self.prices[sym]
+        added = {s: p for s, p in self.config.prices.items() if s in self.symbols and s not in self.prices}
+        if added or dropped:
+            self.prices.update(added)
+            self.journal.state = True
+        self.refresh_after_load()
+        for acct in self.accounts.values():
+            for asset, bal in acct.balances.items():
+                if asset not in self.asset_prices and (bal.total or bal.liability):
+                    raise ValueError(f"paper: {acct.key} holds {asset}, which no configured symbol prices "
+                                     "any more; keep its symbol under [paper.prices]")
+
+    def refresh_after_load(self) -> None:
+        """Recompute derived state (asset prices, debtor set, indexes) after seeding or loading."""
+        self.asset_prices = resolve_asset_prices(self.symbols, self.prices)
+        self.debtors = {k for k, a in self.accounts.items() if a.has_debt()}
+        self.open_by_symbol = {}
+        self.client_index = {}
+        for order in sorted(self.orders.values(), key=lambda o: o.order_id):
+            self.client_index.setdefault((order.symbol, order.client_order_id), []).append(order.order_id)
+            if order.is_open:
+                self.open_by_symbol.setdefault(order.symbol, {})[order.order_id] = order
+        self.interest_last = {}
+        for row in self.interest:
+            key = (row.account, row.asset)
+            last = self.interest_last.get(key)
+            if last is None or row.time_ms >= last.time_ms:
+                self.interest_last[key] = row
+        for acct in self.accounts.values():
+            acct.pending_tx = None
+        for loan in self.loans.values():
+            if loan.status == LoanStatus.PENDING:
+                self.accounts[loan.account].pending_tx = loan.tx_id
+
+    def take_journal(self) -> Journal:
+        journal, self.journal = self.journal, Journal()
+        return journal
+
+    def _touch(self) -> None:
+        self.journal.mutated = True
+        self.journal.state = True
+
+    def _emit(self, kind: str, isolated_symbol: str | None = None, **data: object) -> None:
+        self.journal.events.append(ExchangeEvent(kind, ms_to_dt(self.now_ms), isolated_symbol, data))
+
+    # ------------------------------------------------------------------ lookups
+
+    def _symbol(self, symbol: str, bad: type[Exception] = ExchangeError) -> SymbolInfo:
+        info = self.symbols.get(symbol.upper())
+        if info is None:
+            if bad is ExchangeError:
+                raise _err(-1121, "Invalid symbol.")
+            raise bad(f"paper: unknown symbol {symbol}")
+        return info
+
+    def _price(self, symbol: str) -> Decimal:
+        price = self.prices.get(symbol)
+        if price is None:
+            raise _err(-3042, "PriceIndex not available for this margin pair.")
+        return price
+
+    def account_key(self, isolated_symbol: str | None) -> str:
+        if isolated_symbol is None:
+            return CROSS
+        return isolated_account(self._symbol(isolated_symbol).symbol)
+
+    def _account(self, key: str) -> MarginAccount:
+        acct = self.accounts.get(key)
+        if acct is None:
+            raise _err(-3003, "Margin account does not exist.")
+        return acct
+
+    def thresholds_for(self, isolated_symbol: str | None) -> Thresholds:
+        if isolated_symbol is None:
+            return Thresholds.cross(self.config.max_leverage)
+        return self._isolated_thresholds(isolated_symbol)
+
+    def _isolated_thresholds(self, symbol: str) -> Thresholds:
+        lev = self.isolated_leverage.get(symbol, self.config.default_isolated_leverage)
+        return Thresholds.isolated_for_leverage(lev)
+
+    def _create_isolated(self, symbol: str) -> MarginAccount:
+        key = isolated_account(symbol)
+        acct = self.accounts.get(key)
+        if acct is None:
+            info = self._symbol(symbol)
+            acct = MarginAccount(key, symbol, self._isolated_thresholds(symbol), created_ms=self.now_ms)
+            self.accounts[key] = acct
+            self._bal(acct, info.base)
+            self._bal(acct, info.quote)
+            self.journal.accounts.add(key)
+            self._touch()
+        return acct
+
+    def _bal(self, acct: MarginAccount, asset: str) -> Balance:
+        """The balance row to mutate (created if absent); marks it dirty."""
+        bal = acct.balances.get(asset)
+        if bal is None:
+            bal = acct.balances[asset] = Balance()
+        self.journal.balances.add((acct.key, asset))
+        self.journal.mutated = True
+        return bal
+
+    @staticmethod
+    def _peek(acct: MarginAccount, asset: str) -> Balance:
+        return acct.balances.get(asset) or Balance()
+
+    def _require_margin_asset(self, asset: str) -> None:
+        if asset not in self.asset_prices:
+            raise _err(-3027, "Not a valid margin asset.")
+
+    def daily_rate(self, acct_key: str, asset: str) -> Decimal | None:
+        rates = self.config.daily_interest_rates
+        if acct_key.startswith(ISOLATED_PREFIX):
+            override = rates.get(f"{acct_key[len(ISOLATED_PREFIX):]}:{asset}")
+            if override is not None:
+                return override
+        return rates.get(asset)
+
+    def daily_rates(self, isolated_symbol: str | None) -> dict[str, Decimal]:
+        if isolated_symbol is None:
+            return {a: r for a, r in self.config.daily_interest_rates.items() if ":" not in a}
+        info = self._symbol(isolated_symbol)
+        key = isolated_account(info.symbol)
+        out: dict[str, Decimal] = {}
+        for asset in (info.base, info.quote):
+            rate = self.daily_rate(key, asset)
+            if rate is not None:
+                out[asset] = rate
+        return out
+
+    # ------------------------------------------------------------------ valuation
+
+    def values(self, acct: MarginAccount) -> tuple[Decimal, Decimal]:
+        """(total asset value, liabilities + interest) in USDT at current prices."""
+        assets = liab = D0
+        prices = self.asset_prices
+        for asset, b in acct.balances.items():
+            total = b.free + b.locked
+            debt = b.borrowed + b.interest
+            if total or debt:
+                price = prices[asset]
+                assets += total * price
+                liab += debt * price
+        return assets, liab
+
+    def level(self, acct: MarginAccount) -> Decimal:
+        return margin.margin_level(*self.values(acct))
+
+    def snapshot(self, isolated_symbol: str | None) -> AccountSnapshot:
+        key = self.account_key(isolated_symbol)
+        acct = self.accounts.get(key)
+        if acct is None:  # configured pair, never funded: an empty account
+            info = self._symbol(isolated_symbol or "")
+            thresholds = self._isolated_thresholds(info.symbol)
+            zero = (AssetBalance(info.base, D0, D0, D0, D0), AssetBalance(info.quote, D0, D0, D0, D0))
+            return AccountSnapshot(info.symbol, zero, dict(self.asset_prices), D0, D0, margin.NO_DEBT_LEVEL,
+                                   Band.EXCESSIVE, thresholds, False, ms_to_dt(self.now_ms))
+        assets, liab = self.values(acct)
+        level = margin.margin_level(assets, liab)
+        return AccountSnapshot(
+            isolated_symbol=acct.isolated_symbol,
+            assets=tuple(b.value(a) for a, b in sorted(acct.balances.items())),
+            prices=dict(self.asset_prices),
+            total_asset_value=assets,
+            total_liability_value=liab,
+            margin_level=level,
+            band=margin.band_for(level, acct.thresholds),
+            thresholds=acct.thresholds,
+            locked=acct.locked,
+            taken_at=ms_to_dt(self.now_ms),
+        )
+
+    def spot_balances(self) -> dict[str, Decimal]:
+        return {a: b.free for a, b in sorted(self.spot.balances.items())}
+
+    def isolated_symbols(self) -> list[str]:
+        return sorted(a.isolated_symbol for a in self.accounts.values() if a.isolated_symbol)
+
+    # ------------------------------------------------------------------ max borrow / transfer
+
+    def _borrow_caps(self, acct: MarginAccount, asset: str) -> tuple[Decimal, Decimal | None, Decimal | None]:
+        """(margin-ratio gate in units, VIP limit left, system inventory left)."""
+        assets, liab = self.values(acct)
+        gate = margin.max_borrowable(assets, liab, acct.thresholds.initial, self.asset_prices[asset])
+        limits = self.config.borrow_limits
+        limit = None
+        if acct.isolated_symbol:
+            limit = limits.get(f"{acct.isolated_symbol}:{asset}")
+        if limit is None:
+            limit = limits.get(asset)
+        limit_left = None if limit is None else max(D0, limit - self._peek(acct, asset).borrowed)
+        inventory = self.config.system_inventory.get(asset)
+        inv_left = None
+        if inventory is not None:
+            out = sum((a.balances[asset].borrowed for a in self.accounts.values() if asset in a.balances), D0)
+            inv_left = max(D0, inventory - out)
+        return gate, limit_left, inv_left
+
+    def _borrowable_assets(self, acct: MarginAccount, asset: str) -> None:
+        if acct.isolated_symbol:
+            info = self.symbols[acct.isolated_symbol]
+            if asset not in (info.base, info.quote):
+                raise _err(-3027, "Not a valid margin asset.")
+        else:
+            self._require_margin_asset(asset)
+
+    def max_borrowable(self, acct_key: str, asset: str) -> Decimal:
+        acct = self._account(acct_key)
+        self._borrowable_assets(acct, asset)
+        if self.daily_rate(acct_key, asset) is None:
+            return D0
+        gate, limit_left, inv_left = self._borrow_caps(acct, asset)
+        caps = [c for c in (gate, limit_left, inv_left) if c is not None]
+        return min(caps).quantize(EIGHT_DP, rounding=ROUND_DOWN)
+
+    def max_transferable(self, acct_key: str, asset: str) -> Decimal:
+        acct = self._account(acct_key)
+        self._borrowable_assets(acct, asset)
+        bal = self._peek(acct, asset)
+        assets, liab = self.values(acct)
+        return margin.max_transferable(bal.free, assets, liab, self.asset_prices[asset],
+                                       acct.thresholds.transfer_out)
+
+    # ------------------------------------------------------------------ argument checks
+
+    @staticmethod
+    def _amount(amount: Decimal, name: str = "amount") -> Decimal:
+        if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0:
+            raise _err(-1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.")
+        if amount != amount.quantize(EIGHT_DP, rounding=ROUND_DOWN):
+            raise _err(-1111, "Precision is over the maximum defined for this asset.")
+        return amount
+
+    @staticmethod
+    def _check_unlocked(*accts: MarginAccount) -> None:
+        for acct in accts:
+            if acct.locked:
+                raise _err(-3023, "You can't transfer out/place order under current margin level.")
+
+    def _check_side_effect(self, side_effect: SideEffect) -> None:
+        if side_effect == SideEffect.AUTO_BORROW_REPAY and not self.config.allow_auto_borrow_repay:
+            raise _err(-1102, "Mandatory parameter 'sideEffectType' was not sent, was empty/null, or malformed.")
+
+    def _check_borrow(self, acct: MarginAccount, asset: str, amount: Decimal, *, manual: bool) -> None:
+        """Binance's borrow gates, in the reference order (§5.7) [choice for -3008]."""
+        self._borrowable_assets(acct, asset)
+        if self.daily_rate(acct.key, asset) is None:
+            raise _err(-3012, "Borrow is banned for this asset.")
+        minimum = self.config.min_borrow.get(asset)
+        if manual and minimum is not None and amount < minimum:
+            raise _err(-3013, "Borrow amount less than minimum borrowable amount.")
+        if acct.pending_tx is not None:
+            raise _err(-3007, "You have pending transaction, please try again later.")
+        assets, liab = self.values(acct)
+        if liab > 0 and margin.margin_level(assets, liab) <= acct.thresholds.margin_call:
+            raise _err(-3008, "Borrow not allowed. Your borrow amount has exceed maximum borrow amount.")
+        gate, limit_left, inv_left = self._borrow_caps(acct, asset)
+        cap = gate if limit_left is None else min(gate, limit_left)
+        if amount > cap:
+            if limit_left is not None and limit_left < gate:
+                raise _err(-11008, "Exceeding the account's maximum borrowable limit.")
+            raise _err(-3006, "Your borrow amount has exceed maximum borrow amount.")
+        if inv_left is not None and amount > inv_left:
+            raise _err(-3045, "The system does not have enough asset now.")
+
+    # ------------------------------------------------------------------ ledger primitives
+
+    def _new_tx(self) -> int:
+        tx, self.next_tx = self.next_tx, self.next_tx + 1
+        return tx
+
+    def _set_debtor(self, acct: MarginAccount) -> None:
+        if acct.has_debt():
+            self.debtors.add(acct.key)
+        else:
+            self.debtors.discard(acct.key)
+
+    def _charge(self, acct: MarginAccount, asset: str, principal: Decimal, kind: str) -> Decimal:
+        """One hourly interest charge on `principal`, aggregated per (account, asset, hour)."""
+        rate = self.daily_rate(acct.key, asset) or D0
+        amount = margin.interest_for_hours(principal, rate, 1)
+        if amount <= 0:
+            return D0
+        self._bal(acct, asset).interest += amount
+        hour = hour_floor(self.now_ms)
+        key = (acct.key, asset)
+        row = self.interest_last.get(key)
+        if row is not None and row.time_ms == hour:
+            row.principal += principal
+            row.interest += amount
+        else:
+            row = InterestRow(self._new_tx(), acct.key, asset, acct.isolated_symbol, hour, principal, amount,
+                              rate, kind)
+            self.interest.append(row)
+            self.interest_last[key] = row
+        self.journal.interest[row.tx_id] = row
+        self._touch()
+        return amount
+
+    def _record_loan(self, acct: MarginAccount, type_: LoanType, kind: str, asset: str, amount: Decimal,
+                     principal: Decimal, interest: Decimal, status: LoanStatus = LoanStatus.CONFIRMED,
+                     tx: int | None = None) -> LoanRow:
+        row = LoanRow(tx or self._new_tx(), type_, kind, acct.key, asset, acct.isolated_symbol, amount,
+                      principal, interest, status, self.now_ms)
+        self.loans[row.tx_id] = row
+        self.journal.loans[row.tx_id] = row
+        self._touch()
+        return row
+
+    def _apply_borrow(self, acct: MarginAccount, asset: str, amount: Decimal, kind: str,
+                      tx: int | None = None) -> LoanRow:
+        bal = self._bal(acct, asset)
+        bal.free += amount
+        bal.borrowed += amount
+        self._charge(acct, asset, amount, "ON_BORROW")
+        row = self._record_loan(acct, LoanType.BORROW, kind, asset, amount, amount, D0, tx=tx)
+        self._set_debtor(acct)
+        self._emit("liability", acct.isolated_symbol, account=acct.key, asset=asset, type="BORROW",
+                   amount=amount, principal=bal.borrowed, interest=bal.interest)
+        return row
+
+    def _apply_repay(self, acct: MarginAccount, asset: str, amount: Decimal, kind: str,
+                     tx: int | None = None) -> LoanRow:
+        bal = self._bal(acct, asset)
+        interest = min(amount, bal.interest)
+        principal = amount - interest
+        bal.free -= amount
+        bal.interest -= interest
+        bal.borrowed -= principal
+        row = self._record_loan(acct, LoanType.REPAY, kind, asset, amount, principal, interest, tx=tx)
+        self._set_debtor(acct)
+        self._emit("liability", acct.isolated_symbol, account=acct.key, asset=asset, type="REPAY",
+                   amount=amount, principal=bal.borrowed, interest=bal.interest)
+        return row
+
+    # ------------------------------------------------------------------ transfers
+
+    def _wallet(self, name: str, *, create: bool = False) -> MarginAccount:
+        if name == SPOT:
+            return self.spot
+        if name == CROSS:
+            return self.accounts[CROSS]
+        if name.startswith(ISOLATED_PREFIX):
+            symbol = self._symbol(name[len(ISOLATED_PREFIX):]).symbol
+            acct = self.accounts.get(isolated_account(symbol))
+            if acct is not None:
+                return acct
+            if create:
+                return MarginAccount(isolated_account(symbol), symbol, self._isolated_thresholds(symbol))
+            raise _err(-3003, "Margin account does not exist.")
+        raise _err(-1102, "Mandatory parameter 'type' was not sent, was empty/null, or malformed.")
+
+    def transfer(self, asset: str, amount: Decimal, from_account: str, to_account: str) -> int:
+        asset = asset.upper()
+        amount = self._amount(amount)
+        if from_account == to_account:
+            raise _err(-1102, "Mandatory parameter 'type' was not sent, was empty/null, or malformed.")
+        src = self._wallet(from_account)
+        dst = self._wallet(to_account, create=True)
+        for acct in (src, dst):
+            if acct is self.spot:
+                continue
+            if acct.isolated_symbol:
+                info = self.symbols[acct.isolated_symbol]
+                if asset not in (info.base, info.quote):
+                    raise _err(-3027, "Not a valid margin asset.")
+            self._require_margin_asset(asset)
+        self._check_unlocked(src, dst)
+        if self._peek(src, asset).free < amount:
+            raise _err(-3041, "Balance is not enough")
+        if src is not self.spot and amount > self.max_transferable(src.key, asset):
+            raise _err(-3020, "Transfer out amount exceeds max amount.")
+        # ---- mutate
+        if dst.key not in self.accounts and dst is not self.spot:
+            dst = self._create_isolated(dst.isolated_symbol or "")
+        self._bal(src, asset).free -= amount
+        self._bal(dst, asset).free += amount
+        row = TransferRow(self._new_tx(), asset, amount, src.key, dst.key, self.now_ms)
+        self.transfers.append(row)
+        self.journal.transfers.append(row)
+        self._touch()
+        self._settle_accounts([a for a in (src, dst) if a is not self.spot])
+        return row.tx_id
+
+    # ------------------------------------------------------------------ borrow / repay
+
+    def borrow(self, acct_key: str, asset: str, amount: Decimal) -> int:
+        asset = asset.upper()
+        amount = self._amount(amount)
+        acct = self._account(acct_key)
+        self._check_unlocked(acct)
+        self._check_borrow(acct, asset, amount, manual=True)
+        if self.config.async_loans:
+            row = self._record_loan(acct, LoanType.BORROW, "MANUAL", asset, amount, amount, D0,
+                                    status=LoanStatus.PENDING)
+            acct.pending_tx = row.tx_id
+            return row.tx_id
+        row = self._apply_borrow(acct, asset, amount, "MANUAL")
+        self._settle_accounts([acct])
+        return row.tx_id
+
+    def _check_repay(self, acct: MarginAccount, asset: str, amount: Decimal) -> None:
+        bal = self._peek(acct, asset)
+        if amount > bal.liability:
+            raise _err(-3015, "Repay amount exceeds borrow amount.")
+        if amount > bal.free:
+            raise _err(-3041, "Balance is not enough")
+
+    def repay(self, acct_key: str, asset: str, amount: Decimal) -> int:
+        asset = asset.upper()
+        amount = self._amount(amount)
+        acct = self._account(acct_key)
+        self._check_unlocked(acct)
+        self._borrowable_assets(acct, asset)
+        self._check_repay(acct, asset, amount)
+        if acct.pending_tx is not None:
+            raise _err(-3007, "You have pending transaction, please try again later.")
+        if self.config.async_loans:
+            bal = self._peek(acct, asset)
+            interest = min(amount, bal.interest)
+            row = self._record_loan(acct, LoanType.REPAY, "MANUAL", asset, amount, amount - interest, interest,
+                                    status=LoanStatus.PENDING)
+            acct.pending_tx = row.tx_id
+            return row.tx_id
+        row = self._apply_repay(acct, asset, amount, "MANUAL")
+        self._settle_accounts([acct])
+        return row.tx_id
+
+    def _settle_pending(self) -> None:
+        """async_loans: PENDING records become CONFIRMED (applied) or FAILED (nothing changes)."""
+        for acct in self.accounts.values():
+            if acct.pending_tx is None:
+                continue
+            row = self.loans[acct.pending_tx]
+            acct.pending_tx = None
+            try:
+                if row.type == LoanType.BORROW:
+                    self._check_borrow(acct, row.asset, row.amount, manual=True)
+                else:
+                    self._check_repay(acct, row.asset, row.amount)
+            except ExchangeError:
+                row.status = LoanStatus.FAILED
+            else:
+                row.status = LoanStatus.CONFIRMED
+                if row.type == LoanType.BORROW:
+                    self._apply_borrow_in_place(acct, row)
+                else:
+                    self._apply_repay_in_place(acct, row)
+            self.journal.loans[row.tx_id] = row
+            self._touch()
+
+    def _apply_borrow_in_place(self, acct: MarginAccount, row: LoanRow) -> None:
+        bal = self._bal(acct, row.asset)
+        bal.free += row.amount
+        bal.borrowed += row.amount
+        self._charge(acct, row.asset, row.amount, "ON_BORROW")
+        self._set_debtor(acct)
+        self._emit("liability", acct.isolated_symbol, account=acct.key, asset=row.asset, type="BORROW",
+                   amount=row.amount, principal=bal.borrowed, interest=bal.interest)
+
+    def _apply_repay_in_place(self, acct: MarginAccount, row: LoanRow) -> None:
+        bal = self._bal(acct, row.asset)
+        interest = min(row.amount, bal.interest)
+        row.interest, row.principal = interest, row.amount - interest
+        bal.free -= row.amount
+        bal.interest -= interest
+        bal.borrowed -= row.principal
+        self._set_debtor(acct)
+        self._emit("liability", acct.isolated_symbol, account=acct.key, asset=row.asset, type="REPAY",
+                   amount=row.amount, principal=bal.borrowed, interest=bal.interest)
+
+    # ------------------------------------------------------------------ orders: placement
+
+    def _client_id(self, given: str | None, symbol: str, order_id: int, prefix: str = "paper") -> str:
+        if given is None:
+            return f"{prefix}-{order_id}"
+        if not CLIENT_ID_RE.match(given):
+            raise _err(-1100, "Illegal characters found in parameter 'newClientOrderId'; legal range is "
+                              "'^[A-Za-z0-9._-]{1,36}$'.")
+        for oid in self.client_index.get((symbol, given), ()):
+            if self.orders[oid].is_open:
+                raise _err(-2010, "Duplicate order sent.")
+        return given
+
+    def _trading_account(self, symbol: str, isolated: bool) -> MarginAccount:
+        acct = self._account(isolated_account(symbol) if isolated else CROSS)
+        self._check_unlocked(acct)
+        return acct
+
+    def _check_level_for_trading(self, acct: MarginAccount) -> None:
+        assets, liab = self.values(acct)
+        if liab > 0 and margin.margin_level(assets, liab) <= acct.thresholds.liquidation:
+            raise _err(-3023, "You can't transfer out/place order under current margin level.")
+
+    @staticmethod
+    def _filter_qty(info: SymbolInfo, qty: Decimal) -> None:
+        if not qty.is_finite() or qty <= 0 or qty < info.min_qty or not _on_step(qty, info.step_size):
+            raise _err(-1013, "Filter failure: LOT_SIZE")
+
+    @staticmethod
+    def _filter_price(info: SymbolInfo, price: Decimal) -> None:
+        if not price.is_finite() or price <= 0 or not _on_step(price, info.tick_size):
+            raise _err(-1013, "Filter failure: PRICE_FILTER")
+
+    @staticmethod
+    def _filter_notional(info: SymbolInfo, notional: Decimal) -> None:
+        if notional < info.min_notional:
+            raise _err(-1013, "Filter failure: NOTIONAL")
+
+    @staticmethod
+    def _missing(name: str) -> ExchangeError:
+        return _err(-1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.")
+
+    @staticmethod
+    def _stop_triggered(otype: OrderType, side: Side, stop: Decimal, price: Decimal) -> bool:
+        loss = otype in (OrderType.STOP_LOSS, OrderType.STOP_LOSS_LIMIT)
+        if side == Side.SELL:
+            return price <= stop if loss else price >= stop
+        return price >= stop if loss else price <= stop
+
+    @staticmethod
+    def _crosses(side: Side, limit: Decimal, price: Decimal) -> bool:
+        return price <= limit if side == Side.BUY else price >= limit
+
+    def _funding_plan(self, acct: MarginAccount, asset: str, need: Decimal,
+                      side_effect: SideEffect) -> Decimal:
+        """Validate that `need` of `asset` can be locked; return the MARGIN_BUY shortfall to borrow."""
+        free = self._peek(acct, asset).free
+        if side_effect in BORROWING:
+            shortfall = max(D0, need - free).quantize(EIGHT_DP, rounding=ROUND_UP)
+            if shortfall > 0:
+                self._check_borrow(acct, asset, shortfall, manual=False)
+            return shortfall
+        if free < need:
+            raise _err(-2010, MSG_INSUFFICIENT)
+        return D0
+
+    def _fund(self, acct: MarginAccount, asset: str, need: Decimal, shortfall: Decimal,
+              auto_repay_at_cancel: bool) -> Reservation:
+        if shortfall > 0:
+            self._apply_borrow(acct, asset, shortfall, "AUTO")
+        bal = self._bal(acct, asset)
+        bal.free -= need
+        bal.locked += need
+        return Reservation(acct.key, asset, need, shortfall, asset if shortfall > 0 else None,
+                           auto_repay_at_cancel)
+
+    def place_order(self, req: OrderRequest) -> OrderState:
+        info = self._symbol(req.symbol)
+        symbol = info.symbol
+        acct = self._trading_account(symbol, req.isolated)
+        self._check_side_effect(req.side_effect)
+        now_price = self._price(symbol)
+        otype, side = OrderType(req.type), Side(req.side)
+        tif = (req.time_in_force or "GTC").upper()
+        if tif not in ("GTC", "IOC", "FOK"):
+            raise _err(-1115, "Invalid timeInForce.")
+        limit = stop = D0
+        quote_qty: Decimal | None = None
+        if otype in LIMIT_TYPES:
+            if req.price is None:
+                raise self._missing("price")
+            limit = req.price
+            self._filter_price(info, limit)
+        if otype in STOP_TYPES:
+            if req.stop_price is None:
+                raise self._missing("stopPrice")
+            stop = req.stop_price
+            self._filter_price(info, stop)
+        if otype == OrderType.MARKET and req.quote_order_qty is not None:
+            if req.quantity is not None:
+                raise _err(-1102, "Mandatory parameter 'quantity' was not sent, was empty/null, or malformed.")
+            quote_qty = self._amount(req.quote_order_qty, "quoteOrderQty")
+            qty = floor_to_step(quote_qty / now_price, info.step_size)
+            self._filter_qty(info, qty)
+            self._filter_notional(info, quote_qty)
+        else:
+            if req.quantity is None:
+                raise self._missing("quantity")
+            qty = req.quantity
+            self._filter_qty(info, qty)
+            ref = limit if otype in LIMIT_TYPES else stop if otype in STOP_TYPES else now_price
+            self._filter_notional(info, qty * ref)
+        if otype in STOP_TYPES and self._stop_triggered(otype, side, stop, now_price):
+            raise _err(-2010, "Order would trigger immediately.")
+        if otype == OrderType.LIMIT_MAKER and self._crosses(side, limit, now_price):
+            raise _err(-2010, "Order would immediately match and take.")
+        order_id = self.next_order
+        cid = self._client_id(req.client_order_id, symbol, order_id)
+        self._check_level_for_trading(acct)
+        if side == Side.SELL:
+            asset, need = info.base, qty
+        elif otype == OrderType.MARKET:
+            asset, need = info.quote, (quote_qty if quote_qty is not None else qty * now_price)
+        else:
+            asset, need = info.quote, qty * (limit if otype in LIMIT_TYPES else stop)
+        shortfall = self._funding_plan(acct, asset, need, req.side_effect)
+        # ---- mutate (nothing below may raise ExchangeError)
+        self.next_order += 1
+        res = self._fund(acct, asset, need, shortfall, req.auto_repay_at_cancel)
+        order = OrderState(
+            order_id=order_id, client_order_id=cid, symbol=symbol, account=acct.key, isolated=req.isolated,
+            side=side, type=otype, status=OrderStatus.NEW, time_in_force=tif, orig_qty=qty,
+            price=limit, stop_price=stop, side_effect=req.side_effect, time_ms=self.now_ms,
+            update_ms=self.now_ms, quote_order_qty=quote_qty, working=otype not in STOP_TYPES,
+            margin_buy_borrow_amount=shortfall, margin_buy_borrow_asset=asset if shortfall > 0 else None,
+            reservation=res,
+        )
+        self._register(order)
+        if otype == OrderType.MARKET or (otype == OrderType.LIMIT and self._crosses(side, limit, now_price)):
+            if not self._fill(order, res, now_price, maker=False):  # pragma: no cover - funded above
+                self._close(order, OrderStatus.EXPIRED)
+        elif otype == OrderType.LIMIT and tif in ("IOC", "FOK"):
+            self._close(order, OrderStatus.EXPIRED)
+        self._settle_accounts([acct])
+        return order
+
+    def _register(self, order: OrderState) -> None:
+        self.orders[order.order_id] = order
+        self.client_index.setdefault((order.symbol, order.client_order_id), []).append(order.order_id)
+        if order.is_open:
+            self.open_by_symbol.setdefault(order.symbol, {})[order.order_id] = order
+        self.journal.orders[order.order_id] = order
+        self._touch()
+
+    def place_oco(self, symbol: str, side: Side, quantity: Decimal, price: Decimal, stop_price: Decimal, *,
+                  stop_limit_price: Decimal | None = None,
+                  side_effect: SideEffect = SideEffect.NO_SIDE_EFFECT, isolated: bool = False,
+                  list_client_order_id: str | None = None,
+                  auto_repay_at_cancel: bool | None = None) -> OrderListState:
+        info = self._symbol(symbol)
+        symbol = info.symbol
+        side = Side(side)
+        acct = self._trading_account(symbol, isolated)
+        self._check_side_effect(side_effect)
+        now_price = self._price(symbol)
+        self._filter_qty(info, quantity)
+        for p in (price, stop_price) if stop_limit_price is None else (price, stop_price, stop_limit_price):
+            self._filter_price(info, p)
+        stop_ref = stop_limit_price if stop_limit_price is not None else stop_price
+        self._filter_notional(info, quantity * price)
+        self._filter_notional(info, quantity * stop_ref)
+        ok = price < now_price < stop_price if side == Side.BUY else price > now_price > stop_price
+        if not ok:
+            raise _err(-2010, "The relationship of the prices for the orders is not correct.")
+        list_id = self.next_list
+        stop_id, limit_id = self.next_order, self.next_order + 1
+        list_cid = self._client_id(list_client_order_id, symbol, list_id, prefix="paperlist")
+        self._check_level_for_trading(acct)
+        if side == Side.SELL:
+            asset, need = info.base, quantity
+        else:
+            asset, need = info.quote, quantity * max(price, stop_ref)
+        shortfall = self._funding_plan(acct, asset, need, side_effect)
+        # ---- mutate
+        self.next_list += 1
+        self.next_order += 2
+        repay_at_cancel = self.config.auto_repay_at_cancel_default if auto_repay_at_cancel is None \
+            else auto_repay_at_cancel
+        res = self._fund(acct, asset, need, shortfall, repay_at_cancel)
+        stop_type = OrderType.STOP_LOSS if stop_limit_price is None else OrderType.STOP_LOSS_LIMIT
+        common: dict[str, Any] = {
+            "symbol": symbol, "account": acct.key, "isolated": isolated, "side": side,
+            "status": OrderStatus.NEW, "orig_qty": quantity, "side_effect": side_effect,
+            "time_ms": self.now_ms, "update_ms": self.now_ms, "order_list_id": list_id,
+        }
+        stop_leg = OrderState(order_id=stop_id, client_order_id=f"paper-{stop_id}", type=stop_type,
+                              time_in_force="GTC", price=stop_limit_price or D0, stop_price=stop_price,
+                              working=False, **common)
+        limit_leg = OrderState(order_id=limit_id, client_order_id=f"paper-{limit_id}",
+                               type=OrderType.LIMIT_MAKER, time_in_force="GTC", price=price, stop_price=D0,
+                               **common)
+        olist = OrderListState(list_id, list_cid, symbol, acct.key, isolated, side, "EXEC_STARTED",
+                               (stop_id, limit_id), res, self.now_ms, shortfall,
+                               asset if shortfall > 0 else None)
+        self.order_lists[list_id] = olist
+        self.journal.lists[list_id] = olist
+        self._register(stop_leg)
+        self._register(limit_leg)
+        self._settle_accounts([acct])
+        return olist
+
+    # ------------------------------------------------------------------ orders: fills & closing
+
+    def _reservation_of(self, order: OrderState) -> Reservation:
+        if order.reservation is not None:
+            return order.reservation
+        return self.order_lists[order.order_list_id].reservation
+
+    def _fill(self, order: OrderState, res: Reservation, price: Decimal, *, maker: bool) -> bool:
+        """Fill the whole order at `price`; False (nothing changed) if the funds are not there."""
+        info = self.symbols[order.symbol]
+        acct = self.accounts[order.account]
+        qty = order.orig_qty
+        quote_qty = qty * price
+        if order.side == Side.BUY:
+            cost_asset, cost, recv_asset, recv = info.quote, quote_qty, info.base, qty
+        else:
+            cost_asset, cost, recv_asset, recv = info.base, qty, info.quote, quote_qty
+        from_lock = min(cost, res.amount)
+        from_free = cost - from_lock
+        if from_free > 0 and self._peek(acct, cost_asset).free < from_free:
+            return False
+        commission = _q8(recv * (self.config.maker_fee if maker else self.config.taker_fee))
+        cb = self._bal(acct, cost_asset)
+        cb.locked -= from_lock
+        cb.free -= from_free
+        res.amount -= from_lock
+        res.used = True
+        rb = self._bal(acct, recv_asset)
+        rb.free += recv - commission
+        trade = TradeRow(self.next_trade, order.order_id, order.symbol, acct.key, order.side, price, qty,
+                         quote_qty, commission, recv_asset, maker, self.now_ms)
+        self.next_trade += 1
+        self.trades.append(trade)
+        self.journal.trades.append(trade)
+        order.executed_qty = qty
+        order.cummulative_quote_qty = quote_qty
+        order.fills.append(Fill(price, qty, commission, recv_asset))
+        self._emit("fill", acct.isolated_symbol, account=acct.key, order_id=order.order_id,
+                   client_order_id=order.client_order_id, symbol=order.symbol, side=order.side.value,
+                   type=order.type.value, qty=qty, price=price, quote_qty=quote_qty, commission=commission,
+                   commission_asset=recv_asset, maker=maker)
+        if order.side_effect in REPAYING:
+            amount = min(recv - commission, rb.liability, rb.free)
+            if amount > 0:
+                self._apply_repay(acct, recv_asset, amount, "AUTO")
+        self._close(order, OrderStatus.FILLED)
+        return True
+
+    def _close(self, order: OrderState, status: OrderStatus) -> None:
+        """Move an open order to a final status and release what it held when nothing else needs it."""
+        order.status = status
+        order.update_ms = self.now_ms
+        self.open_by_symbol.get(order.symbol, {}).pop(order.order_id, None)
+        self.journal.orders[order.order_id] = order
+        self._touch()
+        cancelled = status in (OrderStatus.CANCELED, OrderStatus.EXPIRED)
+        if order.order_list_id == -1:
+            assert order.reservation is not None
+            self._release(order.reservation, cancelled=cancelled)
+            return
+        olist = self.order_lists[order.order_list_id]
+        if all(not self.orders[i].is_open for i in olist.order_ids):
+            olist.status = "ALL_DONE"
+            self.journal.lists[olist.order_list_id] = olist
+            self._release(olist.reservation, cancelled=cancelled)
+
+    def _release(self, res: Reservation, *, cancelled: bool) -> None:
+        acct = self.accounts[res.account]
+        if res.amount > 0:
+            bal = self._bal(acct, res.asset)
+            bal.locked -= res.amount
+            bal.free += res.amount
+            res.amount = D0
+        if cancelled and not res.used and res.auto_repay_at_cancel and res.borrow_amount > 0:
+            asset = res.borrow_asset or res.asset
+            bal = self._bal(acct, asset)
+            amount = min(res.borrow_amount, bal.free, bal.liability)
+            if amount > 0:
+                self._apply_repay(acct, asset, amount, "AUTO")
+
+    def _expire_siblings(self, order: OrderState) -> None:
+        if order.order_list_id == -1:
+            return
+        for oid in self.order_lists[order.order_list_id].order_ids:
+            other = self.orders[oid]
+            if oid != order.order_id and other.is_open:
+                self._close(other, OrderStatus.EXPIRED)
+
+    def _find_open(self, symbol: str, order_id: int | None, client_order_id: str | None,
+                   isolated: bool) -> OrderState | None:
+        ids: Iterable[int]
+        if order_id is not None:
+            ids = (order_id,)
+        else:
+            ids = reversed(self.client_index.get((symbol, client_order_id or ""), []))
+        for oid in ids:
+            order = self.orders.get(oid)
+            if order and order.is_open and order.symbol == symbol and order.isolated == isolated and (
+                    client_order_id is None or order.client_order_id == client_order_id):
+                return order
+        return None
+
+    def get_order(self, symbol: str, order_id: int | None, client_order_id: str | None,
+                  isolated: bool) -> OrderState:
+        symbol = self._symbol(symbol).symbol
+        if order_id is None and client_order_id is None:
+            raise self._missing("orderId")
+        if order_id is not None:
+            candidates = [order_id]
+        else:
+            candidates = list(reversed(self.client_index.get((symbol, client_order_id or ""), [])))
+        for oid in candidates:
+            order = self.orders.get(oid)
+            if order and order.symbol == symbol and order.isolated == isolated and (
+                    client_order_id is None or order.client_order_id == client_order_id):
+                return order
+        raise _err(-2013, "Order does not exist.")
+
+    def cancel_order(self, symbol: str, order_id: int | None, client_order_id: str | None,
+                     isolated: bool) -> OrderState:
+        symbol = self._symbol(symbol).symbol
+        if order_id is None and client_order_id is None:
+            raise self._missing("orderId")
+        order = self._find_open(symbol, order_id, client_order_id, isolated)
+        if order is None:
+            raise _err(-2011, "Unknown order sent.")
+        # ---- mutate: cancelling one leg of an OCO cancels the whole list (Binance)
+        if order.order_list_id != -1:
+            for oid in self.order_lists[order.order_list_id].order_ids:
+                if self.orders[oid].is_open:
+                    self._close(self.orders[oid], OrderStatus.CANCELED)
+        else:
+            self._close(order, OrderStatus.CANCELED)
+        self._settle_accounts([self.accounts[order.account]])
+        return order
+
+    def cancel_order_list(self, symbol: str, order_list_id: int | None, list_client_order_id: str | None,
+                          isolated: bool) -> OrderListState:
+        symbol = self._symbol(symbol).symbol
+        olist = self._find_list(symbol, order_list_id, list_client_order_id, isolated)
+        if olist is None or olist.status != "EXEC_STARTED":
+            raise _err(-2011, "Unknown order sent.")
+        for oid in olist.order_ids:
+            if self.orders[oid].is_open:
+                self._close(self.orders[oid], OrderStatus.CANCELED)
+        self._settle_accounts([self.accounts[olist.account]])
+        return olist
+
+    def _find_list(self, symbol: str, order_list_id: int | None, list_client_order_id: str | None,
+                   isolated: bool) -> OrderListState | None:
+        if order_list_id is None and list_client_order_id is None:
+            raise self._missing("orderListId")
+        for olist in sorted(self.order_lists.values(), key=lambda x: -x.order_list_id):
+            if olist.symbol != symbol or olist.isolated != isolated:
+                continue
+            if order_list_id is not None and olist.order_list_id != order_list_id:
+                continue
+            if list_client_order_id is not None and olist.list_client_order_id != list_client_order_id:
+                continue
+            return olist
+        return None
+
+    def get_order_list(self, symbol: str, order_list_id: int | None, list_client_order_id: str | None,
+                       isolated: bool) -> OrderListState:
+        olist = self._find_list(self._symbol(symbol).symbol, order_list_id, list_client_order_id, isolated)
+        if olist is None:
+            raise _err(-2013, "Order does not exist.")
+        return olist
+
+    def open_orders(self, symbol: str | None, isolated: bool) -> list[OrderState]:
+        if symbol is not None:
+            symbol = self._symbol(symbol).symbol
+            pool = list(self.open_by_symbol.get(symbol, {}).values())
+        else:
+            pool = [o for orders in self.open_by_symbol.values() for o in orders.values()]
+        return sorted((o for o in pool if o.isolated == isolated), key=lambda o: o.order_id)
+
+    # ------------------------------------------------------------------ market: prices & triggers
+
+    def set_prices(self, updates: Mapping[str, Decimal], *, emit: bool = True) -> None:
+        """New index prices (rounded to tickSize); then triggers, bands and liquidation checks."""
+        clean: dict[str, Decimal] = {}
+        for sym, price in updates.items():
+            info = self._symbol(sym)
+            if not isinstance(price, Decimal) or not price.is_finite() or price <= 0:
+                raise ValueError(f"price for {sym} must be a positive Decimal")
+            clean[info.symbol] = max(info.tick_size, price.quantize(info.tick_size, rounding=ROUND_HALF_UP)) \
+                if info.tick_size > 0 else price
+        changed = [s for s, p in clean.items() if self.prices.get(s) != p]
+        if not changed:
+            return
+        self._touch()
+        old = {s: self.prices.get(s) for s in changed}
+        for sym in changed:
+            self.prices[sym] = clean[sym]
+        if emit:  # one event per tick, however many symbols moved (listeners re-check once)
+            single = {"symbol": changed[0], "price": clean[changed[0]]} if len(changed) == 1 else {}
+            self._emit("price", prices={s: clean[s] for s in changed}, old=old, **single)
+        self.asset_prices = resolve_asset_prices(self.symbols, self.prices)
+        if emit:
+            self._run_market(changed)
+
+    def _run_market(self, symbols: Iterable[str] | None) -> None:
+        """Triggers (for `symbols`, or every symbol with open orders), then bands, then liquidations."""
+        pool = sorted(self.open_by_symbol) if symbols is None else sorted(symbols)
+        touched: set[str] = set()
+        for sym in pool:
+            touched |= self._trigger(sym)
+        keys = sorted(self.debtors | touched | {k for k, a in self.accounts.items()
+                                                if a.band != Band.EXCESSIVE})
+        self._bands_and_liquidations([self.accounts[k] for k in keys])
+
+    def _trigger(self, symbol: str) -> set[str]:
+        book = self.open_by_symbol.get(symbol)
+        if not book:
+            return set()
+        price = self.prices[symbol]
+        touched: set[str] = set()
+        for oid in sorted(book):
+            order = book.get(oid)
+            if order is None or not order.is_open:
+                continue
+            res = self._reservation_of(order)
+            if not order.working:
+                if not self._stop_triggered(order.type, order.side, order.stop_price, price):
+                    continue
+                touched.add(order.account)
+                self._expire_siblings(order)
+                order.working = True
+                order.update_ms = self.now_ms
+                self.journal.orders[oid] = order
+                market_now = order.type in (OrderType.STOP_LOSS, OrderType.TAKE_PROFIT) or self._crosses(
+                    order.side, order.price, price)
+                if market_now and not self._fill(order, res, price, maker=False):
+                    self._close(order, OrderStatus.EXPIRED)  # a market stop the funds no longer cover
+                continue
+            if self._crosses(order.side, order.price, price):
+                touched.add(order.account)
+                self._expire_siblings(order)
+                if not self._fill(order, res, order.price, maker=True):  # pragma: no cover - locked
+                    self._close(order, OrderStatus.EXPIRED)
+        return touched
+
+    def _settle_accounts(self, accts: Iterable[MarginAccount]) -> None:
+        self._bands_and_liquidations(list(accts))
+
+    def _bands_and_liquidations(self, accts: list[MarginAccount]) -> None:
+        doomed = [a for a in accts if self._update_band(a) == Band.FORCE_LIQUIDATION]
+        for acct in doomed:
+            if acct.has_debt() and self.level(acct) <= acct.thresholds.liquidation:
+                self._liquidate(acct)
+                self._update_band(acct)
+
+    def _update_band(self, acct: MarginAccount) -> Band:
+        level = self.level(acct)
+        band = margin.band_for(level, acct.thresholds)
+        if band != acct.band:
+            old, acct.band = acct.band, band
+            self.journal.accounts.add(acct.key)
+            self._touch()
+            self._emit("band", acct.isolated_symbol, account=acct.key, old=old, new=band, level=_q8(level))
+        return band
+
+    # ------------------------------------------------------------------ clock
+
+    def advance_ms(self, ms: int) -> None:
+        """Move the paper clock: interest every full hour (then bands/liquidation of the charged
+        accounts), replayed prices as their time passes, and at the end triggers, bands, liquidation."""
+        if ms < 0:
+            raise ValueError("the paper clock only moves forward")
+        old = self.now_ms
+        target = old + ms
+        self._touch()
+        self._settle_pending()
+        next_hour = hour_floor(old) + HOUR_MS
+        charged: dict[tuple[str, str], list[Decimal]] = {}
+        while True:
+            next_row = self.schedule[self.schedule_cursor][0] if self.schedule_cursor < len(self.schedule) \
+                else None
+            if next_hour <= target and (next_row is None or next_hour <= next_row):
+                self.now_ms = next_hour
+                self._hourly_interest(charged)
+                next_hour += HOUR_MS
+            elif next_row is not None and next_row <= target:
+                self.now_ms = max(self.now_ms, next_row)
+                self._apply_schedule_until(next_row)
+            else:
+                break
+        self.now_ms = target
+        for (key, asset), (amount, hours) in sorted(charged.items()):
+            acct = self.accounts[key]
+            bal = self._peek(acct, asset)
+            self._emit("liability", acct.isolated_symbol, account=key, asset=asset, type="INTEREST",
+                       amount=amount, hours=int(hours), principal=bal.borrowed, interest=bal.interest)
+        self._run_market(None)
+        self._emit("clock", old=ms_to_dt(old), new=ms_to_dt(target))
+
+    def _hourly_interest(self, charged: dict[tuple[str, str], list[Decimal]]) -> None:
+        accts = [self.accounts[k] for k in sorted(self.debtors)]
+        hit: list[MarginAccount] = []
+        for acct in accts:
+            any_charge = False
+            for asset, bal in sorted(acct.balances.items()):
+                if bal.borrowed > 0:
+                    amount = self._charge(acct, asset, bal.borrowed, "PERIODIC")
+                    if amount > 0:
+                        entry = charged.setdefault((acct.key, asset), [D0, D0])
+                        entry[0] += amount
+                        entry[1] += 1
+                        any_charge = True
+            if any_charge:
+                hit.append(acct)
+        if hit:
+            self._bands_and_liquidations(hit)
+
+    def _apply_schedule_until(self, ms: int) -> None:
+        updates: dict[str, Decimal] = {}
+        while self.schedule_cursor < len(self.schedule) and self.schedule[self.schedule_cursor][0] <= ms:
+            _, sym, price = self.schedule[self.schedule_cursor]
+            updates[sym] = price
+            self.schedule_cursor += 1
+        self._touch()
+        self.set_prices(updates)
+
+    def catch_up_schedule(self) -> None:
+        """Apply replayed prices whose time is already past (at open)."""
+        if self.schedule_cursor < len(self.schedule) and self.schedule[self.schedule_cursor][0] <= self.now_ms:
+            self._apply_schedule_until(self.now_ms)
+
+    # ------------------------------------------------------------------ liquidation
+
+    def _liquidate(self, acct: MarginAccount) -> None:
+        """Regular liquidation (§5.10): lock, cancel orders, sell collateral into liabilities with the
+        liquidation fee, until ML ≥ initial (`to_initial`) or every liability is repaid (`full`)."""
+        acct.locked = True
+        level_before = self.level(acct)
+        cancelled: list[int] = []
+        for sym in sorted(self.open_by_symbol):
+            for oid in sorted(self.open_by_symbol[sym]):
+                order = self.open_by_symbol[sym].get(oid)
+                if order is not None and order.account == acct.key and order.is_open:
+                    self._close(order, OrderStatus.CANCELED)
+                    cancelled.append(oid)
+        rows: list[LiquidationRow] = []
+        fee_value = D0
+        for _ in range(MAX_LIQUIDATION_STEPS):
+            step = self._liquidation_step(acct)
+            if step is None:
+                break
+            if isinstance(step, LiquidationRow):
+                rows.append(step)
+                fee_value += step.fee * self.asset_prices[step.fee_asset]
+        acct.locked = False
+        self.journal.accounts.add(acct.key)
+        level_after = self.level(acct)
+        if rows or cancelled:
+            self._emit("liquidation", acct.isolated_symbol, account=acct.key,
+                       mode=self.config.liquidation_mode, level_before=_q8(level_before),
+                       level_after=_q8(level_after), fee_value=fee_value,
+                       orders=[r.order_id for r in rows], cancelled=cancelled,
+                       bankrupt=acct.has_debt() and level_after <= acct.thresholds.liquidation)
+
+    def _liquidation_step(self, acct: MarginAccount) -> LiquidationRow | bool | None:
+        """One repayment or one liquidation trade; None when done (or nothing can be sold)."""
+        assets, liab = self.values(acct)
+        if liab <= 0:
+            return None
+        full = self.config.liquidation_mode == "full"
+        target = acct.thresholds.initial
+        if not full and margin.margin_level(assets, liab) >= target:
+            return None
+        for asset, bal in sorted(acct.balances.items()):  # an asset's own balance repays it, no trade
+            if bal.free > 0 and bal.liability > 0:
+                self._apply_repay(acct, asset, min(bal.free, bal.liability), "LIQUIDATION")
+                return True
+        prices = self.asset_prices
+        debts = sorted(((b.liability * prices[a], a) for a, b in acct.balances.items() if b.liability > 0),
+                       reverse=True)
+        collateral = sorted(((b.free * prices[a], a) for a, b in acct.balances.items()
+                             if b.free > 0 and b.liability <= 0), reverse=True)
+        keep = Decimal(1) - self.config.liquidation_fee
+        denom = target * keep - 1
+        # value (USDT) to sell so that ML reaches the initial ratio: (r·L − A) / (r·(1 − f) − 1)  (§5.10)
+        needed = None if full or denom <= 0 else (target * liab - assets) / denom
+        for _, debt in debts:  # largest liability first, bought with the largest collateral
+            for _, coll in collateral:
+                info = self._pair(coll, debt)
+                if info is not None:
+                    row = self._liquidation_trade(acct, info, coll, debt, needed, full, keep)
+                    if row is not None:
+                        return row
+        # no direct pair: sell collateral into USDT first; the next step buys the debt with it [choice].
+        # Two fees: selling v ends as v·(1 − f)² of debt repaid, so v = (r·L − A) / (r·(1 − f)² − 1).
+        denom2 = target * keep * keep - 1
+        needed2 = None if full or denom2 <= 0 else (target * liab - assets) / denom2
+        for _, debt in debts:
+            debt_value = acct.balances[debt].liability * prices[debt] / (keep * keep)
+            hop_value = debt_value if needed2 is None else min(debt_value, needed2)
+            for _, coll in collateral:
+                info = self._pair(coll, VALUATION_ASSET) if coll != VALUATION_ASSET else None
+                if info is not None:
+                    row = self._liquidation_trade(acct, info, coll, VALUATION_ASSET, hop_value, full, keep,
+                                                  repay_all=False)
+                    if row is not None:
+                        return row
+        return None
+
+    def _pair(self, a: str, b: str) -> SymbolInfo | None:
+        for info in self.symbols.values():
+            if {info.base, info.quote} == {a, b} and info.symbol in self.prices:
+                return info
+        return None
+
+    def _liquidation_trade(self, acct: MarginAccount, info: SymbolInfo, coll: str, into: str,
+                           value: Decimal | None, full: bool, keep: Decimal, *,
+                           repay_all: bool = True) -> LiquidationRow | None:
+        """Sell `coll` for `into` on `info` at the index price, minus the liquidation fee, then repay.
+
+        Quantity: the whole collateral when it is the pair's base in `full` mode (closing a long);
+        else enough to repay `into`'s liability (or, with `value`, to restore the initial ratio),
+        rounded UP to stepSize and capped by what there is.
+        """
+        price = self.prices[info.symbol]
+        step = info.step_size
+        coll_free = acct.balances[coll].free
+        sell = info.base == coll  # SELL the collateral (a long), else BUY `into` with it (a short)
+        qty_all = floor_to_step(coll_free if sell else coll_free / price, step)
+        if repay_all:
+            debt_liab = acct.balances[into].liability
+            qty_repay = _ceil_to_step(debt_liab / (price * keep) if sell else debt_liab / keep, step)
+        else:
+            qty_repay = _ceil_to_step(value / self.asset_prices[info.base], step) if value is not None \
+                else qty_all
+        if full and sell:
+            qty = qty_all
+        elif value is not None and repay_all:
+            qty = min(_ceil_to_step(value / self.asset_prices[info.base], step), qty_repay, qty_all)
+        else:
+            qty = min(qty_repay, qty_all)
+        if qty <= 0:
+            return None
+        notional = qty * price
+        base_bal, quote_bal = self._bal(acct, info.base), self._bal(acct, info.quote)
+        if sell:
+            base_bal.free -= qty
+            fee_amount = _q8(notional * self.config.liquidation_fee)
+            quote_bal.free += notional - fee_amount
+            fee_asset = info.quote
+        else:
+            quote_bal.free -= notional
+            fee_amount = _q8(qty * self.config.liquidation_fee)
+            base_bal.free += qty - fee_amount
+            fee_asset = info.base
+        order_id = self.next_order
+        self.next_order += 1
+        row = LiquidationRow(order_id, acct.key, info.symbol, acct.isolated_symbol is not None,
+                             Side.SELL if sell else Side.BUY, qty, price, price, fee_amount, fee_asset,
+                             self.now_ms)
+        self.liquidations.append(row)
+        self.journal.liquidations.append(row)
+        self._touch()
+        into_bal = acct.balances[into]
+        amount = min(into_bal.free, into_bal.liability)
+        if amount > 0:
+            self._apply_repay(acct, into, amount, "LIQUIDATION")
+        return row
+
+    # ------------------------------------------------------------------ random walk
+
+    def apply_walk(self, prices: Mapping[str, Decimal]) -> None:
+        self.walk_steps += 1
+        self._touch()
+        self.set_prices(prices)
+
+    # ------------------------------------------------------------------ introspection
+
+    def dump(self) -> dict[str, object]:
+        """Everything that defines the state, as plain comparable data (tests, restart checks)."""
+
+        def bals(acct: MarginAccount) -> dict[str, tuple[Decimal, ...]]:
+            return {a: b.as_tuple() for a, b in sorted(acct.balances.items())}
+
+        def order_tuple(o: OrderState) -> tuple[object, ...]:
+            res = o.reservation
+            return (o.order_id, o.client_order_id, o.symbol, o.account, o.isolated, o.side, o.type, o.status,
+                    o.time_in_force, o.orig_qty, o.executed_qty, o.cummulative_quote_qty, o.price,
+                    o.stop_price, o.side_effect, o.time_ms, o.update_ms, o.quote_order_qty, o.working,
+                    o.order_list_id, o.margin_buy_borrow_amount, o.margin_buy_borrow_asset,
+                    None if res is None else (res.asset, res.amount, res.borrow_amount, res.borrow_asset,
+                                              res.auto_repay_at_cancel, res.used),
+                    tuple(o.fills))
+
+        return {
+            "now": self.now_ms,
+            "prices": dict(sorted(self.prices.items())),
+            "counters": (self.next_tx, self.next_order, self.next_list, self.next_trade, self.walk_steps,
+                         self.schedule_cursor),
+            "spot": bals(self.spot),
+            "accounts": {k: (a.isolated_symbol, a.band, a.locked, a.created_ms, a.pending_tx, bals(a))
+                         for k, a in sorted(self.accounts.items())},
+            "orders": [order_tuple(o) for _, o in sorted(self.orders.items())],
+            "lists": [(x.order_list_id, x.list_client_order_id, x.symbol, x.account, x.isolated, x.side,
+                       x.status, x.order_ids, x.time_ms, x.margin_buy_borrow_amount, x.margin_buy_borrow_asset,
+                       (x.reservation.asset, x.reservation.amount, x.reservation.borrow_amount,
+                        x.reservation.borrow_asset, x.reservation.auto_repay_at_cancel, x.reservation.used))
+                      for _, x in sorted(self.order_lists.items())],
+            "trades": [tuple(getattr(t, f) for f in TradeRow.__slots__) for t in self.trades],
+            "loans": [tuple(getattr(r, f) for f in LoanRow.__slots__) for _, r in sorted(self.loans.items())],
+            "interest": [tuple(getattr(r, f) for f in InterestRow.__slots__) for r in self.interest],
+            "liquidations": [tuple(getattr(r, f) for f in LiquidationRow.__slots__) for r in self.liquidations],
+            "transfers": [tuple(getattr(r, f) for f in TransferRow.__slots__) for r in self.transfers],
+        }

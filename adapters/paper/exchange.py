@@ -1,0 +1,398 @@
+"""`PaperExchange`: the paper engine behind the async `Exchange` port, persisted in the project database.
+
+Why it exists: the core talks only to `chatbot.exchange.Exchange`. This class gives it the paper
+engine: each mutating call runs the (synchronous) engine operation, writes what changed in one
+transaction, then publishes the engine's events to subscribers. If anything fails after the
+engine began mutating, the in-memory state is rebuilt from the database, so memory and database
+never disagree and a rejected call changes nothing. Reads (`account()` etc.) are served from
+memory. `start()` runs the realtime clock and the random-walk price feed when configured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import inspect
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from sqlalchemy.engine import Engine
+
+from chatbot.config import DeskConfig, PaperConfig, Settings
+from chatbot.exchange import (
+    AccountSnapshot,
+    EventListener,
+    ExchangeEvent,
+    InterestRecord,
+    LiquidationRecord,
+    LoanRecord,
+    LoanType,
+    Order,
+    OrderList,
+    OrderRequest,
+    Side,
+    SideEffect,
+    SymbolInfo,
+    TransferRecord,
+)
+
+from .engine import PaperEngine
+from .feeds import RandomWalk, SystemClock, WallClock, load_replay
+from .model import dt_to_ms, ms_to_dt
+from .store import PaperStore
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+REALTIME_TICK_SECONDS = 1.0
+
+
+def _dec(value: Any, name: str = "amount") -> Decimal:
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, (bool, float)):
+        raise TypeError(f"{name} must be a Decimal (or int/str), never float: {value!r}")
+    return Decimal(str(value))
+
+
+def _opt_dec(value: Any, name: str) -> Decimal | None:
+    return None if value is None else _dec(value, name)
+
+
+def _in_range(ms: int, start: datetime | None, end: datetime | None) -> bool:
+    return (start is None or ms >= dt_to_ms(start)) and (end is None or ms <= dt_to_ms(end))
+
+
+def _sym(value: str | None) -> str | None:
+    return None if value is None else value.upper()
+
+
+class PaperExchange:
+    """Binance-faithful paper margin exchange (implements `Exchange` and `DrillControls`)."""
+
+    name = "paper"
+
+    def __init__(self, core: PaperEngine, store: PaperStore, config: PaperConfig, *,
+                 clock: WallClock | None = None, realtime_tick: float = REALTIME_TICK_SECONDS) -> None:
+        self.engine = core
+        self.store = store
+        self.config = config
+        self.wall: WallClock = clock or SystemClock()
+        self.realtime_tick = realtime_tick
+        self.recoveries = 0  # times memory was rebuilt from the database after a failed operation
+        self._walk = RandomWalk(config.random_walk_seed, config.random_walk_volatility)
+        self._listeners: list[EventListener] = []
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @staticmethod
+    def _new_engine(config: PaperConfig) -> PaperEngine:
+        core = PaperEngine(config)
+        if config.price_feed == "replay":
+            if config.replay_file is None:
+                raise ValueError("paper: price_feed = 'replay' needs replay_file")
+            core.schedule = load_replay(config.replay_file, core.symbols)
+        return core
+
+    @classmethod
+    async def open(cls, engine: Engine, config: PaperConfig, *, clock: WallClock | None = None,
+                   realtime_tick: float = REALTIME_TICK_SECONDS) -> PaperExchange:
+        """Load the saved paper state from `engine`'s database, or seed it from `config` on first use."""
+        return cls.open_sync(engine, config, clock=clock, realtime_tick=realtime_tick)
+
+    @classmethod
+    def open_sync(cls, engine: Engine, config: PaperConfig, *, clock: WallClock | None = None,
+                  realtime_tick: float = REALTIME_TICK_SECONDS) -> PaperExchange:
+        """`open()` for callers without an event loop (benchmarks, scripts)."""
+        store = PaperStore(engine)
+        core = cls._new_engine(config)
+        if not store.load(core):
+            core.seed()
+            store.write(core, core.take_journal(), everything=True)
+        core.catch_up_schedule()
+        journal = core.take_journal()
+        if journal.state:
+            store.write(core, journal)
+        return cls(core, store, config, clock=clock, realtime_tick=realtime_tick)
+
+    async def start(self) -> None:
+        """Start the realtime clock and/or the random-walk feed (no-op for manual + static/replay)."""
+        if self._tasks:
+            return
+        if self.config.clock == "realtime":
+            self._tasks.append(asyncio.create_task(self._realtime_loop(), name="paper-clock"))
+        if self.config.price_feed == "random_walk":
+            self._tasks.append(asyncio.create_task(self._walk_loop(), name="paper-random-walk"))
+
+    async def close(self) -> None:
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _realtime_loop(self) -> None:
+        last = self.wall.monotonic()
+        while True:
+            await self.wall.sleep(self.realtime_tick)
+            elapsed = int((self.wall.monotonic() - last) * 1000)
+            if elapsed <= 0:
+                continue
+            last += elapsed / 1000
+            try:
+                await self._run(lambda ms=elapsed: self.engine.advance_ms(ms))  # type: ignore[misc]
+            except Exception:
+                log.exception("paper: realtime clock tick failed")
+
+    async def _walk_loop(self) -> None:
+        while True:
+            await self.wall.sleep(self.config.random_walk_step_seconds)
+            try:
+                await self._run(self._walk_step)
+            except Exception:
+                log.exception("paper: random-walk step failed")
+
+    def _walk_step(self) -> None:
+        core = self.engine
+        core.apply_walk(self._walk.step(core.prices, core.symbols, core.walk_steps))
+
+    # ------------------------------------------------------------------ the transaction wrapper
+
+    async def _run(self, operation: Callable[[], T]) -> T:
+        """Run one engine operation, persist its journal in one transaction, then publish events."""
+        core = self.engine
+        try:
+            result = operation()
+        except BaseException:
+            if core.take_journal().mutated:
+                self._recover("operation failed after it began changing state")
+            raise
+        journal = core.take_journal()
+        if journal.state or journal.mutated:
+            try:
+                self.store.write(core, journal)
+            except BaseException:
+                self._recover("could not persist")
+                raise
+        await self._dispatch(journal.events)
+        return result
+
+    def _recover(self, why: str) -> None:
+        log.error("paper: %s; reloading state from the database", why)
+        core = self._new_engine(self.config)
+        if not self.store.load(core):  # pragma: no cover - state is written at open
+            core.seed()
+        self.engine = core
+        self.recoveries += 1
+
+    async def _dispatch(self, events: list[ExchangeEvent]) -> None:
+        for event in events:
+            for listener in list(self._listeners):
+                try:
+                    result = listener(event)
+                    if inspect.isawaitable(result):
+                        await result
+                except Exception:
+                    log.exception("paper: event listener %r failed on %s", listener, event.kind)
+
+    def subscribe(self, listener: EventListener) -> None:
+        self._listeners.append(listener)
+
+    def unsubscribe(self, listener: EventListener) -> None:
+        with contextlib.suppress(ValueError):
+            self._listeners.remove(listener)
+
+    # ------------------------------------------------------------------ reference data
+
+    async def now(self) -> datetime:
+        return ms_to_dt(self.engine.now_ms)
+
+    async def symbols(self) -> dict[str, SymbolInfo]:
+        return dict(self.engine.symbols)
+
+    async def prices(self) -> dict[str, Decimal]:
+        return dict(self.engine.prices)
+
+    async def daily_interest_rates(self, isolated_symbol: str | None = None) -> dict[str, Decimal]:
+        return self.engine.daily_rates(_sym(isolated_symbol))
+
+    async def trade_fee(self, symbol: str) -> Decimal:
+        """Taker rate (MARKET fills); resting LIMIT fills pay `maker_fee`. Taken from the received asset."""
+        self.engine._symbol(symbol)
+        return self.config.taker_fee
+
+    # ------------------------------------------------------------------ accounts
+
+    async def account(self, isolated_symbol: str | None = None) -> AccountSnapshot:
+        return self.engine.snapshot(_sym(isolated_symbol))
+
+    def account_now(self, isolated_symbol: str | None = None) -> AccountSnapshot:
+        """Synchronous `account()` (for code that cannot await)."""
+        return self.engine.snapshot(_sym(isolated_symbol))
+
+    async def isolated_symbols(self) -> list[str]:
+        return self.engine.isolated_symbols()
+
+    async def spot_balances(self) -> dict[str, Decimal]:
+        return self.engine.spot_balances()
+
+    async def max_borrowable(self, asset: str, isolated_symbol: str | None = None) -> Decimal:
+        core = self.engine
+        return core.max_borrowable(core.account_key(_sym(isolated_symbol)), asset.upper())
+
+    async def max_transferable(self, asset: str, isolated_symbol: str | None = None) -> Decimal:
+        core = self.engine
+        return core.max_transferable(core.account_key(_sym(isolated_symbol)), asset.upper())
+
+    # ------------------------------------------------------------------ borrow / repay / transfer
+
+    async def borrow(self, asset: str, amount: Decimal, isolated_symbol: str | None = None) -> int:
+        value = _dec(amount)
+        return await self._run(lambda: self.engine.borrow(
+            self.engine.account_key(_sym(isolated_symbol)), asset, value))
+
+    async def repay(self, asset: str, amount: Decimal, isolated_symbol: str | None = None) -> int:
+        value = _dec(amount)
+        return await self._run(lambda: self.engine.repay(
+            self.engine.account_key(_sym(isolated_symbol)), asset, value))
+
+    async def transfer(self, asset: str, amount: Decimal, from_account: str, to_account: str) -> int:
+        value = _dec(amount)
+        return await self._run(lambda: self.engine.transfer(asset, value, from_account.upper(),
+                                                            to_account.upper()))
+
+    async def loan_records(
+        self, type: LoanType, *, asset: str | None = None, isolated_symbol: str | None = None,
+        tx_id: int | None = None, start: datetime | None = None, end: datetime | None = None,
+    ) -> list[LoanRecord]:
+        """Newest first; `isolated_symbol=None` means the cross account (as Binance)."""
+        iso, want = _sym(isolated_symbol), LoanType(type)
+        asset = _sym(asset)
+        rows = [r for r in self.engine.loans.values()
+                if r.type == want and r.isolated_symbol == iso and (asset is None or r.asset == asset)
+                and (tx_id is None or r.tx_id == tx_id) and _in_range(r.time_ms, start, end)]
+        rows.sort(key=lambda r: (r.time_ms, r.tx_id), reverse=True)
+        return [r.to_record() for r in rows]
+
+    async def interest_history(
+        self, *, asset: str | None = None, isolated_symbol: str | None = None,
+        start: datetime | None = None, end: datetime | None = None,
+    ) -> list[InterestRecord]:
+        """Newest first; `isolated_symbol=None` means the cross account (as Binance)."""
+        iso, asset = _sym(isolated_symbol), _sym(asset)
+        rows = [r for r in self.engine.interest
+                if r.isolated_symbol == iso and (asset is None or r.asset == asset)
+                and _in_range(r.time_ms, start, end)]
+        rows.sort(key=lambda r: (r.time_ms, r.tx_id), reverse=True)
+        return [r.to_record() for r in rows]
+
+    async def liquidation_records(
+        self, *, isolated_symbol: str | None = None, start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> list[LiquidationRecord]:
+        """Newest first; `isolated_symbol=None` means the cross account."""
+        iso = _sym(isolated_symbol)
+        key = self.engine.account_key(iso)
+        rows = [r for r in self.engine.liquidations if r.account == key and _in_range(r.time_ms, start, end)]
+        rows.sort(key=lambda r: (r.time_ms, r.order_id), reverse=True)
+        return [r.to_record() for r in rows]
+
+    async def transfer_records(
+        self, *, asset: str | None = None, account: str | None = None, start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> list[TransferRecord]:
+        """Newest first; `account` matches either side (SPOT, CROSS, ISOLATED:<symbol>)."""
+        asset, account = _sym(asset), _sym(account)
+        rows = [r for r in self.engine.transfers
+                if (asset is None or r.asset == asset) and (account is None or account in (r.from_account,
+                                                                                         r.to_account))
+                and _in_range(r.time_ms, start, end)]
+        rows.sort(key=lambda r: (r.time_ms, r.tx_id), reverse=True)
+        return [r.to_record() for r in rows]
+
+    # ------------------------------------------------------------------ orders
+
+    async def place_order(self, request: OrderRequest) -> Order:
+        req = dataclasses.replace(
+            request, symbol=request.symbol.upper(),
+            quantity=_opt_dec(request.quantity, "quantity"),
+            quote_order_qty=_opt_dec(request.quote_order_qty, "quote_order_qty"),
+            price=_opt_dec(request.price, "price"), stop_price=_opt_dec(request.stop_price, "stop_price"),
+            side=Side(request.side), side_effect=SideEffect(request.side_effect),
+        )
+        return await self._run(lambda: self.engine.place_order(req).to_order())
+
+    async def place_oco(
+        self, symbol: str, side: Side, quantity: Decimal, price: Decimal, stop_price: Decimal, *,
+        stop_limit_price: Decimal | None = None, side_effect: SideEffect = SideEffect.NO_SIDE_EFFECT,
+        isolated: bool = False, list_client_order_id: str | None = None,
+        auto_repay_at_cancel: bool | None = None,
+    ) -> OrderList:
+        args = (symbol.upper(), Side(side), _dec(quantity, "quantity"), _dec(price, "price"),
+                _dec(stop_price, "stop_price"))
+        stop_limit = _opt_dec(stop_limit_price, "stop_limit_price")
+
+        def run() -> OrderList:
+            olist = self.engine.place_oco(*args, stop_limit_price=stop_limit, side_effect=SideEffect(side_effect),
+                                          isolated=isolated, list_client_order_id=list_client_order_id,
+                                          auto_repay_at_cancel=auto_repay_at_cancel)
+            return olist.to_order_list(self.engine.orders)
+
+        return await self._run(run)
+
+    async def cancel_order(self, symbol: str, *, order_id: int | None = None,
+                           client_order_id: str | None = None, isolated: bool = False) -> Order:
+        return await self._run(lambda: self.engine.cancel_order(
+            symbol.upper(), order_id, client_order_id, isolated).to_order())
+
+    async def cancel_order_list(self, symbol: str, *, order_list_id: int | None = None,
+                                list_client_order_id: str | None = None, isolated: bool = False) -> OrderList:
+        def run() -> OrderList:
+            olist = self.engine.cancel_order_list(symbol.upper(), order_list_id, list_client_order_id, isolated)
+            return olist.to_order_list(self.engine.orders)
+
+        return await self._run(run)
+
+    async def get_order(self, symbol: str, *, order_id: int | None = None,
+                        client_order_id: str | None = None, isolated: bool = False) -> Order:
+        return self.engine.get_order(symbol.upper(), order_id, client_order_id, isolated).to_order()
+
+    async def get_order_list(self, symbol: str, *, order_list_id: int | None = None,
+                             list_client_order_id: str | None = None, isolated: bool = False) -> OrderList:
+        olist = self.engine.get_order_list(symbol.upper(), order_list_id, list_client_order_id, isolated)
+        return olist.to_order_list(self.engine.orders)
+
+    async def open_orders(self, symbol: str | None = None, isolated: bool = False) -> list[Order]:
+        return [o.to_order() for o in self.engine.open_orders(_sym(symbol), isolated)]
+
+    async def all_orders(self, symbol: str, isolated: bool = False) -> list[Order]:
+        sym = self.engine._symbol(symbol).symbol
+        return [o.to_order() for _, o in sorted(self.engine.orders.items())
+                if o.symbol == sym and o.isolated == isolated]
+
+    # ------------------------------------------------------------------ drills
+
+    async def set_price(self, symbol: str, price: Decimal) -> None:
+        value = _dec(price, "price")
+        await self._run(lambda: self.engine.set_prices({symbol.upper(): value}))
+
+    async def set_prices(self, prices: dict[str, Decimal]) -> None:
+        values = {s.upper(): _dec(p, "price") for s, p in prices.items()}
+        await self._run(lambda: self.engine.set_prices(values))
+
+    async def advance(self, seconds: int) -> datetime:
+        ms = round(_dec(seconds, "seconds") * 1000)
+        if ms < 0:
+            raise ValueError("the paper clock only moves forward")
+        await self._run(lambda: self.engine.advance_ms(ms))
+        return ms_to_dt(self.engine.now_ms)
+
+
+async def open_exchange(engine: Engine, desk: DeskConfig, settings: Settings) -> PaperExchange:
+    """The adapter entry point `chatbot.runtime` looks up by name (`CHATBOT_EXCHANGE=paper`)."""
+    return await PaperExchange.open(engine, desk.paper)

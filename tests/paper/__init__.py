@@ -1,0 +1,1 @@
+"""Tests of the paper margin exchange (adapters/paper)."""
