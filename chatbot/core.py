@@ -215,7 +215,7 @@ class DeskCore:
     # ------------------------------------------------------------------ proposing a leverage change
 
     async def _plan(self, command: str, a: dict[str, Any]) -> Plan:
-        account = a.get("symbol") if (a.get("isolated") or command in ("borrow", "repay")) else None
+        account = _account_of(command, a)
         snap = await self.exchange.account(account)
         rates = await self.exchange.daily_interest_rates(account)
         if command == "borrow":
@@ -265,7 +265,7 @@ class DeskCore:
         reasons, refusals = self._policy(spec, member, plan)
         if refusals:
             return error(f"Refused: {refusals[0]}.", f"Try a smaller amount. Usage: {spec.usage}")
-        params = {k: str(v) for k, v in a.items()}
+        params = {k: v if isinstance(v, bool) else str(v) for k, v in a.items()}
         now = self.clock()
         duplicate = self.pending.find_duplicate(member.name, params_hash(spec.name, params), now - DUPLICATE_WINDOW)
         if duplicate is not None:
@@ -433,8 +433,7 @@ class DeskCore:
             _, refusals = self._policy(spec, self._requester(p), plan)
             if refusals:
                 raise PlanError(f"The preview no longer holds: {refusals[0]}; nothing was done.")
-            iso = p.params.get("symbol") if (p.params.get("isolated") == "True" or p.command in ("borrow", "repay")) \
-                else None
+            iso = _account_of(p.command, p.params)
             who = str(actor)
             if plan.borrow:
                 await self.executor.borrow(plan.borrow[0], plan.borrow[1], iso, pending_id=p.id, actor=who)
@@ -453,7 +452,7 @@ class DeskCore:
             return error(f"[{p.short_id}] outcome unknown: the exchange did not answer. It is being "
                          "reconciled; check /status before retrying.")
         self.pending.transition(p.id, states.EXECUTING, states.DONE, now=now)
-        snap = await self.exchange.account(p.params.get("symbol") if p.params.get("isolated") == "True" else None)
+        snap = await self.exchange.account(_account_of(p.command, p.params))
         return Reply(title=f"Done [{p.short_id}]: {views.describe(p)}.", severity=Severity.SUCCESS, ref=p.short_id,
                      fields=(("Margin level now", f"{views.fmt_level(snap.margin_level)} — {snap.band.value}"),))
 
@@ -568,6 +567,13 @@ class DeskCore:
         assert isinstance(self.exchange, DrillControls)
         now = await self.exchange.advance(int(a["duration"]))
         return Reply(title=f"Paper clock is now {now:%Y-%m-%d %H:%M} UTC.")
+
+
+def _account_of(command: str, a: dict[str, Any]) -> str | None:
+    """The isolated symbol a command acts on, or None for the cross account."""
+    if command in ("borrow", "repay"):
+        return a.get("symbol")
+    return a.get("symbol") if a.get("isolated") is True else None
 
 
 def _pair_assets(market: Market, symbol: str) -> set[str]:

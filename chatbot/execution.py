@@ -77,6 +77,8 @@ class Executor:
 
     async def _send(self, kind: str, params: dict[str, Any], pending_id: int | None, actor: str,
                     call: Callable[[str], Awaitable[Any]]) -> Any:
+        # Loan records carry the exchange's clock (the paper clock may be far from ours): keep it for reconciling.
+        params = {**params, "exchange_time": (await self.exchange.now()).isoformat()}
         intent = self._record(kind, params, pending_id)
         assert intent.id is not None
         self.audit.append(actor, f"exchange.{kind}", "sent",
@@ -129,8 +131,9 @@ class Executor:
         with session_scope(self.engine) as s:
             intent = s.get(Intent, intent_id)
             assert intent is not None
-            params, kind, client_id, created = (json.loads(intent.params_json), intent.kind,
-                                                intent.client_id, intent.created_at)
+            params, kind, client_id = json.loads(intent.params_json), intent.kind, intent.client_id
+            created = datetime.fromisoformat(params["exchange_time"]) if "exchange_time" in params \
+                else intent.created_at
         try:
             if kind == "order":
                 try:

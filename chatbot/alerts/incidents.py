@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 
 from chatbot.alerts.tables import AlertIncident
 from chatbot.margin import Thresholds
+from chatbot.money import q8
 from chatbot.store.db import session_scope
 
 
@@ -125,9 +126,9 @@ class IncidentStore:
             if row is None:
                 row = AlertIncident(account=incident.account, band=incident.band.name, nonce=incident.nonce,
                                     opened_at=incident.opened_at, last_notified_at=incident.last_notified_at,
-                                    last_level=incident.last_level)
+                                    last_level=q8(incident.last_level))
             row.band, row.last_notified_at = incident.band.name, incident.last_notified_at
-            row.last_level, row.notifications = incident.last_level, incident.notifications
+            row.last_level, row.notifications = q8(incident.last_level), incident.notifications
             row.acknowledged_by, row.escalated_at = incident.acknowledged_by, incident.escalated_at
             row.resolved_at = incident.resolved_at
             s.add(row)

@@ -6,7 +6,7 @@ Numbers are rounded here, for display only; everything before this point is exac
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from chatbot import margin
 from chatbot.commands.registry import CommandSpec, lookup, visible_to
@@ -30,7 +30,10 @@ def account_name(isolated_symbol: str | None) -> str:
 
 
 def fmt_level(level: Decimal) -> str:
-    return "∞ (no debt)" if level >= margin.NO_DEBT_LEVEL else fmt(level, 4)
+    """Margin levels are rounded DOWN for display: 1.29992 shows as 1.2999, never as the 1.3 bar."""
+    if level >= margin.NO_DEBT_LEVEL:
+        return "∞ (no debt)"
+    return str(level.quantize(Decimal("0.0001"), rounding=ROUND_DOWN))
 
 
 def distance_lines(snap: AccountSnapshot, quote: str = "USDT") -> list[tuple[str, str]]:
