@@ -11,10 +11,12 @@ from typing import Any
 from alembic import context
 from sqlmodel import SQLModel
 
-import adapters.paper.tables  # noqa: F401  (paper exchange state)
-import chatbot.alerts.tables  # noqa: F401  (alert incidents, interest summaries)
-import chatbot.store.lease  # noqa: F401  (scheduler lease)
-import chatbot.store.tables  # noqa: F401  (core tables)
+# Every module that defines tables, so autogenerate and `alembic check` see them all:
+# paper exchange state, alert incidents and summaries, the scheduler lease, the core tables.
+import adapters.paper.tables  # noqa: F401
+import chatbot.alerts.tables
+import chatbot.store.lease
+import chatbot.store.tables  # noqa: F401
 from chatbot.scheduler import apscheduler_jobs_table
 from chatbot.store.db import make_engine
 
