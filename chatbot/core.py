@@ -30,7 +30,7 @@ from chatbot.commands.parser import Market, ParsedCommand, ParseError, parse
 from chatbot.commands.registry import CommandSpec, lookup
 from chatbot.config import DeskConfig
 from chatbot.exchange import DrillControls, Exchange, ExchangeError, ExchangeUnavailable
-from chatbot.execution import Executor
+from chatbot.execution import Executor, NotSent
 from chatbot.flows import pending as states
 from chatbot.flows.pending import Pending, PendingStore, params_hash
 from chatbot.money import fmt, fmt_amount
@@ -447,6 +447,9 @@ class DeskCore:
         except ExchangeError as exc:
             self.pending.transition(p.id, states.EXECUTING, states.FAILED, now=now, note=exc.msg)
             return error(f"[{p.short_id}] refused by the exchange: {exc.msg} ({exc.code}). Nothing changed.")
+        except NotSent:
+            self.pending.transition(p.id, states.EXECUTING, states.FAILED, now=now, note="not sent")
+            return error(f"[{p.short_id}] did not reach the exchange; nothing was done.", "Send the command again.")
         except ExchangeUnavailable:
             self.pending.transition(p.id, states.EXECUTING, states.FAILED, now=now, note="outcome unknown")
             return error(f"[{p.short_id}] outcome unknown: the exchange did not answer. It is being "

@@ -51,6 +51,10 @@ def _json(value: Any) -> str:
     return json.dumps(value, default=default, sort_keys=True)
 
 
+class NotSent(Exception):
+    """The exchange confirms it never received the request: nothing happened, safe to ask again."""
+
+
 def new_client_id() -> str:
     """`[A-Za-z0-9._-]`, 27 chars: safe for Binance and python-binance's signing (no ':' or '/')."""
     return "dmb" + uuid.uuid4().hex[:24]
@@ -95,6 +99,8 @@ class Executor:
             self._set(intent.id, UNKNOWN, error=str(exc)[:300])
             self.audit.append(actor, f"exchange.{kind}", "unknown", detail={"intent": intent.id})
             state = await self.reconcile(intent.id)
+            if state == NOT_SENT:
+                raise NotSent(f"intent {intent.id} never reached the exchange") from exc
             if state != DONE:
                 raise
             return None
