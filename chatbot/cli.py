@@ -49,6 +49,9 @@ def _load() -> tuple[Settings, DeskConfig]:
         raise  # unreachable
     logging.basicConfig(level=settings.chatbot_log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if settings.chatbot_log_level != "DEBUG":
+        for chatty in ("alembic", "apscheduler"):
+            logging.getLogger(chatty).setLevel(logging.WARNING)
     install_log_redaction(settings.secrets())
     return settings, desk
 
