@@ -5,7 +5,7 @@ pushes `/status` to the polling bot and the clock stops when the bot's sendMessa
 Three bots, same run, same fake:
   bare     a bare PTB echo bot (CommandHandler → reply_text), no rate limiter: the floor
   adapter  our TelegramBot with a canned core (fixed /status reply): the adapter's own cost
-  desk     our TelegramBot with the real DeskCore (SQLite, stub exchange): what a user sees
+  desk     our TelegramBot with the real DeskCore (SQLite, paper exchange): what a user sees
   core     DeskCore.handle("/status") called directly, no Telegram: the core's share of `desk`
 Our bots run PTB's AIORateLimiter with throttling disabled (Telegram's 30 msg/s pacing would
 dominate a tight loop); the limiter's code path and retries stay in.

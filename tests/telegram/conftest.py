@@ -1,4 +1,4 @@
-"""Fixtures: the fake Bot API, a desk core (stub exchange, SQLite), and the real bot polling the fake."""
+"""Fixtures: the fake Bot API, a desk core (paper exchange, SQLite), and the real bot polling the fake."""
 
 from __future__ import annotations
 

@@ -1,23 +1,25 @@
-"""Building blocks for the Telegram tests and benchmark: a desk core on a migrated SQLite file, the bot.
+"""Building blocks for the Telegram tests and benchmark: a desk core on the paper exchange, the bot.
 
-Migrating takes ~0.5 s, so one migrated template database is copied for every desk.
+Migrating takes ~0.5 s, so one migrated template database is copied for every desk. The paper
+exchange is set up as in tests/core/desk.py (manual clock, static prices, zero fees, 20000 USDT cross).
 """
 
 from __future__ import annotations
 
 import shutil
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from telegram.ext import AIORateLimiter
 
+from adapters.paper import PaperExchange
 from adapters.telegram import TelegramBot
-from chatbot.config import ChannelConfig, DeskConfig, MemberConfig, PolicyConfig
+from chatbot.config import ChannelConfig, DeskConfig, MemberConfig, PaperConfig, PolicyConfig
 from chatbot.core import DeskCore
 from chatbot.store import migrate
 from chatbot.store.db import make_engine
 from tests.fakes.telegram import FakeTelegram
-from tests.telegram.stub_exchange import StubExchange, StubPaperExchange
 
 ALICE, BOB, CAROL, DAVE, MALLORY = 1001, 1002, 1003, 1004, 6666  # mallory is not on the desk
 MEMBERS = [
@@ -27,6 +29,13 @@ MEMBERS = [
     MemberConfig(name="dave", role="viewer", telegram_id=DAVE),
     MemberConfig(name="erin", role="trader", discord_id=5005),  # no Telegram id: no menu scope, no DMs
 ]
+PAPER = PaperConfig(
+    prices={"BTCUSDT": Decimal("35000")},
+    daily_interest_rates={"BTC": Decimal("0.00024"), "USDT": Decimal("0.00024")},
+    cross={"USDT": Decimal("20000")}, taker_fee=Decimal("0"), maker_fee=Decimal("0"),
+)
+
+
 def migrated_template(directory: Path) -> Path:
     path = directory / "template.db"
     migrate.upgrade(f"sqlite:///{path}")
@@ -39,10 +48,12 @@ async def open_core(template: Path, directory: Path, *, policy: PolicyConfig | N
     db = directory / "desk.db"
     shutil.copy(template, db)
     engine = make_engine(f"sqlite:///{db}")
-    exchange = StubPaperExchange() if paper else StubExchange()
+    exchange = await PaperExchange.open(engine, PAPER)
     desk = DeskConfig(members=MEMBERS if members is None else members, policy=policy or PolicyConfig(),
-                      channels=channels or [])
+                      channels=channels or [], paper=PAPER)
     core = DeskCore(engine=engine, exchange=exchange, desk=desk)
+    # Unless `paper=True`, the paper engine stands in for a live exchange: no drills in menus or /help.
+    core.paper = paper
     await core.start()
     return core
 

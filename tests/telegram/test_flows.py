@@ -12,7 +12,6 @@ from chatbot.config import MemberConfig, PolicyConfig
 from chatbot.core import DeskCore
 from tests.fakes.telegram import Call, FakeTelegram
 from tests.telegram.desk import ALICE, BOB, CAROL, DAVE, MALLORY, MEMBERS
-from tests.telegram.stub_exchange import StubExchange
 
 MakeCore = Callable[..., Awaitable[DeskCore]]
 MakeBot = Callable[..., Awaitable[TelegramBot]]
@@ -32,9 +31,9 @@ async def press(fake: FakeTelegram, user: int, message: dict[str, Any], data: st
     return (await fake.wait_for("answerCallbackQuery", before + 1))[before]
 
 
-def stub(core: DeskCore) -> StubExchange:
-    assert isinstance(core.exchange, StubExchange)
-    return core.exchange
+async def borrowed(core: DeskCore, asset: str = "USDT") -> Decimal:
+    """What the cross account owes in `asset`, as the (paper) exchange sees it."""
+    return (await core.exchange.account(None)).asset(asset).borrowed
 
 
 def message_of(fake: FakeTelegram, call: Call) -> dict[str, Any]:
@@ -57,7 +56,7 @@ async def test_status_from_a_trader(fake: FakeTelegram, core: DeskCore, bot: Tel
 async def test_unknown_user_is_denied_and_audited(fake: FakeTelegram, core: DeskCore, bot: TelegramBot) -> None:
     (reply,) = await say(fake, MALLORY, "/status")
     assert "not a member of this desk" in reply.result["text"]
-    assert stub(core).calls["account"] == 0
+    assert core.audit.find("status") == []  # the command never ran: nothing was read from the exchange
     assert any(e.outcome == "denied" and e.actor == f"telegram:{MALLORY}" for e in core.audit.find("identify"))
 
 
@@ -95,7 +94,7 @@ async def test_borrow_prompt_only_the_requester_can_confirm_and_it_runs_once(
     # Another member (an admin, even) presses Confirm: an alert, the prompt untouched, nothing borrowed.
     answer = await press(fake, BOB, msg, confirm)
     assert answer.params["show_alert"] is True and "Not your prompt" in answer.params["text"]
-    assert fake.calls_of("editMessageText") == [] and stub(core).calls["borrow"] == 0
+    assert fake.calls_of("editMessageText") == [] and await borrowed(core) == 0
     assert core.pending.by_nonce(confirm[3:]).state == "awaiting_confirmation"  # type: ignore[union-attr]
 
     # The requester presses it: executed once, the prompt shows the outcome and loses its buttons.
@@ -105,12 +104,13 @@ async def test_borrow_prompt_only_the_requester_can_confirm_and_it_runs_once(
     assert edit.params["message_id"] == msg["message_id"] and "reply_markup" not in edit.params
     assert edit.result["text"].startswith("⚠️ Confirm borrow 100 USDT (cross)?")  # the prompt's title kept
     assert "✅ Done [" in edit.result["text"] and "reply_markup" not in fake.messages[(CAROL, msg["message_id"])]
-    assert stub(core).calls["borrow"] == 1 and stub(core).borrowed["USDT"] == Decimal(100)
+    assert await borrowed(core) == Decimal(100)
+    assert (await core.exchange.account(None)).asset("USDT").free == Decimal(20100)
 
     # A second press (the stale button in another client): refused, still one borrow.
     answer = await press(fake, CAROL, msg, confirm)
     assert answer.params["show_alert"] is True and "already" in answer.params["text"]
-    assert stub(core).calls["borrow"] == 1 and len(fake.calls_of("editMessageText")) == 1
+    assert await borrowed(core) == Decimal(100) and len(fake.calls_of("editMessageText")) == 1
 
 
 async def test_two_presses_delivered_together_execute_once(fake: FakeTelegram, core: DeskCore,
@@ -121,7 +121,7 @@ async def test_two_presses_delivered_together_execute_once(fake: FakeTelegram, c
     fake.press(CAROL, msg, confirm)
     answers = await fake.wait_for("answerCallbackQuery", 2)
     assert sorted(bool(a.params.get("show_alert")) for a in answers) == [False, True]
-    assert stub(core).calls["borrow"] == 1
+    assert await borrowed(core) == Decimal(50)
 
 
 async def test_cancel_button_edits_the_prompt(fake: FakeTelegram, core: DeskCore, bot: TelegramBot) -> None:
@@ -129,7 +129,7 @@ async def test_cancel_button_edits_the_prompt(fake: FakeTelegram, core: DeskCore
     _, cancel = tokens(prompt)
     await press(fake, CAROL, message_of(fake, prompt), cancel)
     (edit,) = await fake.wait_for("editMessageText")
-    assert "Cancelled [" in edit.result["text"] and stub(core).calls["borrow"] == 0
+    assert "Cancelled [" in edit.result["text"] and await borrowed(core) == 0
 
 
 async def test_invalid_button_data_is_refused_with_an_alert(fake: FakeTelegram, core: DeskCore,
@@ -157,11 +157,11 @@ async def test_approval_goes_to_admins_by_dm_and_is_approved_there(fake: FakeTel
     approve, reject = tokens(dms[ALICE])
     assert approve.startswith("ap:") and reject.startswith("rj:")
     assert dms[ALICE].result["text"].startswith("⚠️ Approve borrow 100 USDT (cross)?")
-    assert stub(core).calls["borrow"] == 0
+    assert await borrowed(core) == 0
 
     # The requester cannot approve her own request, even holding the admin's button.
     answer = await press(fake, CAROL, message_of(fake, dms[ALICE]), approve)
-    assert answer.params["show_alert"] is True and stub(core).calls["borrow"] == 0
+    assert answer.params["show_alert"] is True and await borrowed(core) == 0
 
     before = len(fake.calls_of("sendMessage"))
     answer = await press(fake, ALICE, message_of(fake, dms[ALICE]), approve)
@@ -171,11 +171,11 @@ async def test_approval_goes_to_admins_by_dm_and_is_approved_there(fake: FakeTel
     assert "reply_markup" not in edits[1].params
     (told,) = (await fake.wait_for("sendMessage", before + 1))[before:]
     assert told.params["chat_id"] == CAROL and "Approved by alice" in told.result["text"]
-    assert stub(core).calls["borrow"] == 1
+    assert await borrowed(core) == Decimal(100)
 
     # Bob's copy of the prompt is now stale: an alert, no second execution.
     answer = await press(fake, BOB, message_of(fake, dms[BOB]), tokens(dms[BOB])[0])
-    assert answer.params["show_alert"] is True and stub(core).calls["borrow"] == 1
+    assert answer.params["show_alert"] is True and await borrowed(core) == Decimal(100)
 
 
 async def test_an_edited_long_is_refused_not_run(fake: FakeTelegram, core: DeskCore, bot: TelegramBot) -> None:
@@ -184,7 +184,9 @@ async def test_an_edited_long_is_refused_not_run(fake: FakeTelegram, core: DeskC
     (reply,) = (await fake.wait_for("sendMessage", before + 1))[before:]
     assert "Edited messages never trigger actions" in reply.result["text"]
     assert "reply_markup" not in reply.params  # no prompt, no buttons
-    assert core.pending.open_actions() == [] and stub(core).calls["place_order"] == 0
+    assert core.pending.open_actions() == [] and await core.exchange.open_orders() == []
+    account = await core.exchange.account(None)
+    assert account.asset("BTC").total == 0 and account.asset("USDT").borrowed == 0  # nothing bought
 
 
 async def test_a_command_sent_while_the_bot_was_away_is_ignored(fake: FakeTelegram, core: DeskCore,
