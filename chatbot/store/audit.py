@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -44,24 +45,34 @@ def _json(detail: dict[str, Any] | None) -> str:
 class AuditLog:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._head: str | None = None  # last hash this process wrote or read; re-read on conflict
+        self._table = AuditEntry.__table__  # type: ignore[attr-defined]
+
+    def _read_head(self) -> str:
+        with self.engine.connect() as conn:
+            last = conn.execute(sa.select(self._table.c.hash).order_by(self._table.c.id.desc()).limit(1)).scalar()
+        return str(last) if last else GENESIS
 
     def append(self, actor: str, action: str, outcome: str, *, member: str | None = None,
                detail: dict[str, Any] | None = None, at: datetime | None = None) -> AuditEntry:
+        """One INSERT: chained onto the head this process knows; if another writer moved the head,
+        the unique `prev_hash` refuses the row and we re-read the head and try again."""
         at = at or datetime.now(UTC)
         text = _json(detail)
         actor = REDACTOR(actor)
         for _ in range(20):
+            prev = self._head if self._head is not None else self._read_head()
+            digest = hashlib.sha256(_canonical(at, actor, member, action, outcome, text, prev)).hexdigest()
+            row = {"at": at, "actor": actor, "member": member, "action": action, "outcome": outcome,
+                   "detail_json": text, "prev_hash": prev, "hash": digest}
             try:
-                with session_scope(self.engine) as s:
-                    last = s.exec(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1)).first()  # type: ignore[union-attr, call-overload]
-                    prev = last[0].hash if last else GENESIS
-                    digest = hashlib.sha256(_canonical(at, actor, member, action, outcome, text, prev)).hexdigest()
-                    entry = AuditEntry(at=at, actor=actor, member=member, action=action, outcome=outcome,
-                                       detail_json=text, prev_hash=prev, hash=digest)
-                    s.add(entry)
-                return entry
-            except IntegrityError:  # another writer appended first: chain onto its row
+                with self.engine.begin() as conn:
+                    new_id = conn.execute(sa.insert(self._table).values(**row)).inserted_primary_key
+            except IntegrityError:
+                self._head = None
                 continue
+            self._head = digest
+            return AuditEntry(id=new_id[0] if new_id else None, **row)
         raise RuntimeError("audit log is contended; gave up after 20 attempts")
 
     def tail(self, n: int = 20) -> list[AuditEntry]:
