@@ -75,19 +75,24 @@ def run() -> None:
     async def main() -> int:
         from chatbot.runtime import open_desk
 
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
         d = await open_desk(settings, desk)
         try:
             await d.start_background()
-            return await _serve(d, settings)
+            if stop.is_set():
+                return 0
+            return await _serve(d, settings, stop)
         finally:
             await d.close()
 
     raise typer.Exit(_run(main))
 
 
-async def _serve(d: Desk, settings: Settings) -> int:
+async def _serve(d: Desk, settings: Settings, stop: asyncio.Event) -> int:
     """Run the chat adapters that have tokens, and the console when on a terminal or when none do."""
-    stop = asyncio.Event()
     tasks: list[asyncio.Task[None]] = []
     if settings.telegram_bot_token is not None and settings.telegram_bot_token.get_secret_value():
         from adapters.telegram import run_telegram
@@ -100,16 +105,17 @@ async def _serve(d: Desk, settings: Settings) -> int:
 
         code = await run_console(d.core)
         stop.set()
-        await asyncio.gather(*tasks)
-        return code
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        return _adapter_failures(results) or code
     stopper = asyncio.create_task(stop.wait())
     await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
     stop.set()
     results = await asyncio.gather(*tasks, return_exceptions=True)
     stopper.cancel()
+    return _adapter_failures(results)
+
+
+def _adapter_failures(results: list[object]) -> int:
     failures = [r for r in results if isinstance(r, BaseException)]
     if failures:
         logging.getLogger("chatbot").error("chat adapter stopped: %s", failures[0])
