@@ -276,10 +276,7 @@ class DeskCore:
             ttl=timedelta(seconds=self.policy.confirm_ttl_seconds),
             origin_platform=request.actor.platform, origin_chat=request.chat_id,
         )
-        self.audit.append(str(request.actor), "prompt", "created", member=member.name,
-                          detail={"pending": p.short_id, "command": spec.name, "params": params,
-                                  "approval": reasons})
-        return self._prompt(p, plan, reasons)
+        return self._prompt(p, plan, reasons)  # audited with the command (its reply names the prompt)
 
     def _prompt(self, p: Pending, plan: Plan, reasons: list[str], repeated: bool = False) -> Reply:
         lines = [f"Needs admin approval: {'; '.join(reasons)}."] if reasons else []

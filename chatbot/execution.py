@@ -68,8 +68,10 @@ class Executor:
 
     def _record(self, kind: str, params: dict[str, Any], pending_id: int | None) -> Intent:
         with session_scope(self.engine) as s:
+            # Committed before the send. SUBMITTING (not NEW) straight away: after a crash both mean
+            # "maybe sent", and both are reconciled by querying, so one write is enough.
             intent = Intent(pending_id=pending_id, client_id=new_client_id(), kind=kind,
-                            params_json=_json(params), state=NEW)
+                            params_json=_json(params), state=SUBMITTING)
             s.add(intent)
             s.flush()
             return intent
@@ -87,7 +89,6 @@ class Executor:
         assert intent.id is not None
         self.audit.append(actor, f"exchange.{kind}", "sent",
                           detail={"intent": intent.id, "client_id": intent.client_id, **params})
-        self._set(intent.id, SUBMITTING)
         try:
             result = await call(intent.client_id)
         except ExchangeError as exc:

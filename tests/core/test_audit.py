@@ -22,7 +22,7 @@ async def test_chain_verifies_and_tampering_is_detected(db_url: str) -> None:
         result = log.verify()
         assert result.ok and result.rows >= 6
         actions = [row.action for row in log.tail(50)]
-        for expected in ("borrow", "prompt", "confirm", "exchange.borrow", "halt"):
+        for expected in ("borrow", "confirm", "exchange.borrow", "halt"):
             assert expected in actions, expected
         engine = desk.core.engine
         with pytest.raises(DatabaseError), engine.begin() as conn:
