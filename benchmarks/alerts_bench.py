@@ -1,0 +1,127 @@
+"""Alert latency and monitor cost on the paper exchange (issue 5's figures). Run by hand:
+
+    .venv/bin/python -m benchmarks.alerts_bench --runs 200 --accounts 1000
+
+- latency: a paper price tick that crosses the margin-call bar → the alert delivered to a channel
+  (the monitor runs on the exchange's price event; target p99 < 100 ms);
+- cycle: one `check_all()` over N isolated accounts, all carrying debt, none changing band
+  (target < 200 ms for 1,000).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+
+from adapters.paper import PaperExchange
+from chatbot.config import AlertsConfig, ChannelConfig, DeskConfig, MemberConfig, PaperConfig
+from chatbot.core import DeskCore
+from chatbot.exchange import OrderRequest, OrderType, Side, SideEffect
+from chatbot.replies import Notice
+from chatbot.store import migrate
+from chatbot.store.db import make_engine
+from chatbot.store.members import DeskMember
+
+D = Decimal
+
+
+class Stopwatch:
+    platform = "console"
+
+    def __init__(self) -> None:
+        self.arrived: asyncio.Event = asyncio.Event()
+        self.at = 0.0
+
+    async def send_to_member(self, member: DeskMember, notice: Notice) -> bool:
+        return False
+
+    async def send_to_channel(self, channel_id: str, notice: Notice, *, silent: bool, topic_id: int | None) -> None:
+        if notice.data.get("event") == "fire":
+            self.at = time.perf_counter()
+            self.arrived.set()
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+async def open_core(tmp: str, paper: PaperConfig) -> DeskCore:
+    url = f"sqlite:///{Path(tmp) / 'alerts.db'}"
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    exchange = await PaperExchange.open(engine, paper)
+    desk = DeskConfig(members=[MemberConfig(name="alice", role="admin")], paper=paper,
+                      alerts=AlertsConfig(warn_level=D("1.3"), escalate_after_seconds=10**6),
+                      channels=[ChannelConfig(platform="console", id="bench", kinds={"margin": "on"})])
+    core = DeskCore(engine=engine, exchange=exchange, desk=desk)
+    await core.start()
+    return core
+
+
+async def latency(runs: int) -> list[float]:
+    paper = PaperConfig(prices={"BTCUSDT": D("30000")}, cross={"USDT": D("10000")}, taker_fee=D("0"),
+                        maker_fee=D("0"))
+    with tempfile.TemporaryDirectory() as tmp:
+        core = await open_core(tmp, paper)
+        watch = Stopwatch()
+        core.notifier.register(watch)
+        ex = core.exchange
+        await ex.place_order(OrderRequest("BTCUSDT", Side.BUY, OrderType.MARKET, quantity=D("1"),
+                                          side_effect=SideEffect.MARGIN_BUY))
+        samples = []
+        for _ in range(runs):
+            watch.arrived.clear()
+            start = time.perf_counter()
+            await ex.set_price("BTCUSDT", D("26000"))  # ML 1.2999: margin call
+            await asyncio.wait_for(watch.arrived.wait(), 5)
+            samples.append(watch.at - start)
+            await ex.set_price("BTCUSDT", D("33000"))  # back above 1.35: resolve
+        await ex.close()
+        core.engine.dispose()
+    return samples
+
+
+async def cycle(n: int, runs: int) -> list[float]:
+    symbols = {f"S{i:04d}USDT": {"base": f"S{i:04d}", "quote": "USDT", "step_size": "0.001", "tick_size": "0.01",
+                                 "min_qty": "0.001", "min_notional": "5"} for i in range(n)}
+    paper = PaperConfig.model_validate({
+        "taker_fee": "0", "maker_fee": "0", "symbols": symbols, "prices": dict.fromkeys(symbols, "100"),
+        "daily_interest_rates": {"USDT": "0.0005", **{s["base"]: "0.0005" for s in symbols.values()}},
+        "isolated": {sym: {"USDT": "1000"} for sym in symbols},
+    })
+    with tempfile.TemporaryDirectory() as tmp:
+        core = await open_core(tmp, paper)
+        for sym in symbols:
+            await core.exchange.borrow("USDT", D("3000"), sym)
+        await core.monitor.check_all()  # warm
+        samples = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            await core.monitor.check_all()
+            samples.append(time.perf_counter() - start)
+        await core.exchange.close()
+        core.engine.dispose()
+    return samples
+
+
+async def main(runs: int, accounts: list[int]) -> None:
+    lat = await latency(runs)
+    print(f"tick → alert delivered   runs={runs}  p50={pct(lat, .5):.2f} ms  p99={pct(lat, .99):.2f} ms  "
+          "(target p99 < 100 ms)")
+    for n in accounts:
+        cyc = await cycle(n, 10)
+        print(f"monitor cycle, {n:5d} accounts  p50={pct(cyc, .5):.1f} ms  max={max(cyc) * 1000:.1f} ms  "
+              "(target < 200 ms for 1,000)")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--accounts", type=int, nargs="*", default=[100, 1000])
+    args = parser.parse_args()
+    asyncio.run(main(args.runs, args.accounts))
