@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 
 TOKEN_VERBS = {"cf": "confirm", "cx": "cancel", "ap": "approve", "rj": "reject", "ak": "ack"}
 DUPLICATE_WINDOW = timedelta(seconds=10)
+RECENT_EVENTS = 10_000
 ALREADY_HANDLED = Reply(title="Already handled.", duplicate=True)
 Clock = Callable[[], datetime]
 
@@ -89,6 +90,7 @@ class DeskCore:
         self.limiter = RateLimiter(self.policy.rate_limit_per_minute)
         self.paper = isinstance(exchange, DrillControls)
         self.market = Market({})
+        self._recent_events: dict[str, None] = {}
         self.incidents = IncidentStore(engine)
         self.monitor = MarginMonitor(exchange, self.incidents, self.notifier, self.members, desk.alerts)
         self.summarizer = InterestSummarizer(engine, exchange, self.notifier)
@@ -136,7 +138,7 @@ class DeskCore:
                 if refusal:
                     self.audit.append(actor, spec.name, "ignored", member=member.name, detail={"why": refusal})
                     return error(refusal)
-        if request.event_id and not self._first_delivery(request.event_id):
+        if request.event_id and not self._first_delivery(request.event_id, durable=bool(spec and spec.mutating)):
             return ALREADY_HANDLED
         parsed = parse(request.text, self.market)
         if isinstance(parsed, ParseError):
@@ -157,7 +159,16 @@ class DeskCore:
                 return f"Ignored a {int(age)} s old command (sent while the bot was away); send it again."
         return None
 
-    def _first_delivery(self, event_id: str) -> bool:
+    def _first_delivery(self, event_id: str, durable: bool = True) -> bool:
+        """False for an event already handled. Mutating commands and presses are remembered in the
+        database (a redelivery after a restart must not act twice); read-only ones in memory only."""
+        if event_id in self._recent_events:
+            return False
+        self._recent_events[event_id] = None
+        if len(self._recent_events) > RECENT_EVENTS:
+            self._recent_events.pop(next(iter(self._recent_events)))
+        if not durable:
+            return True
         try:
             with session_scope(self.engine) as s:
                 s.add(ProcessedEvent(event_id=event_id[:96], at=self.clock()))
