@@ -97,6 +97,18 @@ def _repay(book: dict[str, Balances], asset: str, amount: Decimal) -> None:
     bal.free -= amount
 
 
+def _margin_buy(book: dict[str, Balances], pay: str, paid: Decimal, got: str, received: Decimal,
+                rates: dict[str, Decimal]) -> Decimal:
+    """A MARGIN_BUY trade: borrow the shortfall of what is paid, then swap. Returns the shortfall."""
+    bal = _get(book, pay)
+    shortfall = max(D0, paid - bal.free)
+    if shortfall:
+        _borrow(book, pay, shortfall, rates.get(pay, D0))
+    bal.free -= paid
+    _get(book, got).free += received
+    return shortfall
+
+
 def _value(book: dict[str, Balances], prices: dict[str, Decimal]) -> tuple[Decimal, Decimal]:
     assets = sum(((b.free + b.locked) * prices.get(a, D0) for a, b in book.items()), D0)
     liab = sum(((b.borrowed + b.interest) * prices.get(a, D0) for a, b in book.items()), D0)
@@ -191,21 +203,11 @@ def plan_open(command: str, snapshot: AccountSnapshot, info: SymbolInfo, qty: De
                         f"{info.quote} notional.")
     book = _balances(snapshot)
     if command == "long":
-        quote = _get(book, info.quote)
-        shortfall = max(D0, notional - quote.free)
-        if shortfall:
-            _borrow(book, info.quote, shortfall, rates.get(info.quote, D0))
-        quote.free -= notional
-        _get(book, info.base).free += qty * (1 - fee)
-        side, borrowed = Side.BUY, {info.quote: shortfall} if shortfall else {}
+        side, pay, paid, got, received = Side.BUY, info.quote, notional, info.base, qty * (1 - fee)
     else:
-        base = _get(book, info.base)
-        shortfall = max(D0, qty - base.free)
-        if shortfall:
-            _borrow(book, info.base, shortfall, rates.get(info.base, D0))
-        base.free -= qty
-        _get(book, info.quote).free += notional * (1 - fee)
-        side, borrowed = Side.SELL, {info.base: shortfall} if shortfall else {}
+        side, pay, paid, got, received = Side.SELL, info.base, qty, info.quote, notional * (1 - fee)
+    shortfall = _margin_buy(book, pay, paid, got, received, rates)
+    borrowed = {pay: shortfall} if shortfall else {}
     return _finish(command, snapshot, book, rates, info.quote, notional,
                    order=OrderStep(info.symbol, side, qty, SideEffect.MARGIN_BUY), new_borrow=borrowed)
 

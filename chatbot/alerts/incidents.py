@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from chatbot.alerts.tables import AlertIncident
-from chatbot.margin import Thresholds
+from chatbot.margin import Band, Thresholds, band_for
 from chatbot.money import q8
 from chatbot.store.db import session_scope
 
@@ -33,15 +33,11 @@ class AlertBand(IntEnum):
 
 
 def alert_band(level: Decimal, t: Thresholds, warn_level: Decimal) -> AlertBand:
-    if level <= t.liquidation:
-        return AlertBand.FORCE_LIQUIDATION
-    if level <= t.pre_liquidation:
-        return AlertBand.PRE_LIQUIDATION
-    if level <= t.margin_call:
-        return AlertBand.MARGIN_CALL
-    if level <= warn_level:
-        return AlertBand.WARN
-    return AlertBand.OK
+    """The exchange's bands (`margin.band_for`, one source for the bars) plus the desk's warn bar."""
+    exchange_band = band_for(level, t)
+    if exchange_band in (Band.MARGIN_CALL, Band.PRE_LIQUIDATION, Band.FORCE_LIQUIDATION):
+        return AlertBand[exchange_band.name]
+    return AlertBand.WARN if level <= warn_level else AlertBand.OK
 
 
 @dataclass(frozen=True)
