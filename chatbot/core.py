@@ -593,8 +593,4 @@ def _pair_assets(market: Market, symbol: str) -> set[str]:
 
 
 def _outcome(reply: Reply) -> str:
-    return {Severity.ERROR: "refused", Severity.CRITICAL: "ok"}.get(reply.severity, "ok")
-
-
-# Keep ExchangeUnavailable importable for adapters that want to tell it apart.
-__all__ = ["DeskCore", "ExchangeUnavailable"]
+    return "refused" if reply.severity is Severity.ERROR else "ok"

@@ -148,10 +148,6 @@ def price_for_level(
     return liquidation_price(base_total, quote_total, base_liability, quote_liability, target)
 
 
-def hourly_rate(daily_rate: Decimal) -> Decimal:
-    return daily_rate / HOURS_PER_DAY
-
-
 def interest_for_hours(principal: Decimal, daily_rate: Decimal, hours: int = 1) -> Decimal:
     """Simple interest, quantized to 8 decimals HALF_UP per charge (§5.6)."""
     one = (principal * daily_rate / HOURS_PER_DAY).quantize(EIGHT_DP, rounding=ROUND_HALF_UP)

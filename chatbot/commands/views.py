@@ -11,7 +11,7 @@ from decimal import ROUND_DOWN, Decimal
 from chatbot import margin
 from chatbot.commands.registry import CommandSpec, lookup, visible_to
 from chatbot.exchange import AccountSnapshot, InterestRecord
-from chatbot.flows.pending import AWAITING_APPROVAL, Pending
+from chatbot.flows.pending import Pending
 from chatbot.margin import Band
 from chatbot.money import fmt, fmt_amount
 from chatbot.plans import Plan, _balances, price_at_level
@@ -174,7 +174,3 @@ def describe(p: Pending) -> str:
         text = p.command
     account = a.get("symbol") if a.get("isolated") or (p.command in ("borrow", "repay") and a.get("symbol")) else None
     return f"{text} ({account_name(account)})" if p.command not in ("resume",) else text
-
-
-def awaiting_approval(p: Pending) -> bool:
-    return p.state == AWAITING_APPROVAL

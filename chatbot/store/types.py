@@ -54,9 +54,6 @@ class Money(TypeDecorator[Decimal]):
         return Decimal(plain(Decimal(str(value))))
 
 
-def money_column_type() -> sa.types.TypeEngine[Any]:
-    """What migrations write for a money column (no dependency on this module at upgrade time)."""
-    return sa.Numeric(MONEY_PRECISION, MONEY_SCALE).with_variant(sa.String(64), "sqlite")
 
 
 class UtcDateTime(TypeDecorator[datetime]):
