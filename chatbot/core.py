@@ -195,8 +195,7 @@ class DeskCore:
         symbol = a.get("symbol")
         snap = await self.exchange.account(symbol)
         rates = await self.exchange.daily_interest_rates(symbol)
-        assets = sorted({*rates} & ({b.asset for b in snap.assets} | {*rates}))
-        max_borrow = {asset: await self.exchange.max_borrowable(asset, symbol) for asset in assets
+        max_borrow = {asset: await self.exchange.max_borrowable(asset, symbol) for asset in sorted(rates)
                       if symbol is None or asset in _pair_assets(self.market, symbol)}
         return views.status_reply(snap, rates, max_borrow, await self.exchange.now())
 

@@ -33,20 +33,28 @@ def sqlite_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def postgres_url() -> Iterator[str]:
+def postgres_schema() -> Iterator[tuple[str, str]]:
+    """(server URL, a fresh private schema) — the one place PostgreSQL tests are skipped when unset."""
     if not PG_URL:
         pytest.skip("PostgreSQL not configured (CHATBOT_TEST_POSTGRES_URL unset)")
     schema = "t_" + uuid.uuid4().hex[:12]
     admin = sa.create_engine(normalize_url(PG_URL))
     with admin.begin() as conn:
         conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    sep = "&" if "?" in PG_URL else "?"
     try:
-        yield f"{normalize_url(PG_URL)}{sep}options=-csearch_path%3D{schema}"
+        yield normalize_url(PG_URL), schema
     finally:
         with admin.begin() as conn:
             conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
         admin.dispose()
+
+
+@pytest.fixture
+def postgres_url(postgres_schema: tuple[str, str]) -> str:
+    """A PostgreSQL URL whose connections see only their own schema (via search_path)."""
+    url, schema = postgres_schema
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}options=-csearch_path%3D{schema}"
 
 
 @pytest.fixture(params=BACKENDS)

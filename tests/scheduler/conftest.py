@@ -4,17 +4,14 @@ CHATBOT_TEST_POSTGRES_URL is set. Each PostgreSQL test gets its own schema (via 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
-from .support import PG_SKIP_REASON, PG_URL, Db, Recorder
+from .support import Db, Recorder
 
 from chatbot.scheduler import clear_context, create_scheduler_tables, set_context  # isort: skip
-from chatbot.store.db import make_engine  # isort: skip
 
 
 @pytest.fixture
@@ -27,23 +24,15 @@ def sqlite_db(tmp_path: Path) -> Iterator[Db]:
 
 
 @pytest.fixture
-def pg_db() -> Iterator[Db]:
-    if not PG_URL:
-        pytest.skip(PG_SKIP_REASON)
-    schema = f"sched_test_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    db = Db("postgres", PG_URL, schema)
+def pg_db(postgres_schema: tuple[str, str]) -> Iterator[Db]:
+    url, schema = postgres_schema  # skipped by the shared fixture when PostgreSQL is not configured
+    db = Db("postgres", url, schema)
     try:
         create_scheduler_tables(db.engine())
         yield db
     finally:
         for e in db.engines:
             e.dispose()
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

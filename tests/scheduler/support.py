@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 import uuid
@@ -18,10 +17,6 @@ if str(REPO_ROOT) not in sys.path:  # the project may not be pip-installed in th
 from sqlalchemy.engine import Engine  # noqa: E402
 
 from chatbot.store.db import make_engine  # noqa: E402
-
-PG_ENV = "CHATBOT_TEST_POSTGRES_URL"
-PG_URL = os.environ.get(PG_ENV)
-PG_SKIP_REASON = f"{PG_ENV} not set (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)"
 
 
 @dataclass
