@@ -6,10 +6,12 @@ Every bad setting ends in one line on stderr and exit code 2, never a traceback.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
@@ -91,15 +93,48 @@ def run() -> None:
     raise typer.Exit(_run(main))
 
 
-async def _serve(d: Desk, settings: Settings, stop: asyncio.Event) -> int:
-    """Run the chat adapters that have tokens, and the console when on a terminal or when none do."""
-    tasks: list[asyncio.Task[None]] = []
-    if settings.telegram_bot_token is not None and settings.telegram_bot_token.get_secret_value():
-        from adapters.telegram import run_telegram
+@dataclass(frozen=True)
+class ChatAdapter:
+    """A chat platform `chatbot run` can serve: enabled when its token setting is set.
 
-        tasks.append(asyncio.create_task(run_telegram(d.core, settings, stop), name="telegram"))
-    if settings.discord_bot_token is not None:
-        logging.getLogger("chatbot").warning("DISCORD_BOT_TOKEN is set, but the Discord adapter is not in this build")
+    `entry` is "module:function", an `async def run(core, settings, stop_event) -> None` that serves
+    until `stop_event` is set. Adapters are imported only when enabled.
+    """
+
+    platform: str
+    token_setting: str  # a `Settings` field holding a SecretStr
+    entry: str
+
+
+CHAT_ADAPTERS: tuple[ChatAdapter, ...] = (
+    ChatAdapter("telegram", "telegram_bot_token", "adapters.telegram:run_telegram"),
+    ChatAdapter("discord", "discord_bot_token", "adapters.discord:run_discord"),
+)
+
+
+def enabled_adapters(settings: Settings) -> list[ChatAdapter]:
+    enabled = []
+    for adapter in CHAT_ADAPTERS:
+        token = getattr(settings, adapter.token_setting)
+        if token is not None and token.get_secret_value():
+            enabled.append(adapter)
+    return enabled
+
+
+def _entry(adapter: ChatAdapter) -> Callable[..., Awaitable[None]]:
+    module_name, _, func = adapter.entry.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError:
+        raise ConfigError(f"{adapter.token_setting.upper()} is set, but the {adapter.platform} adapter is not "
+                          "in this build") from None
+    return getattr(module, func)  # type: ignore[no-any-return]
+
+
+async def _serve(d: Desk, settings: Settings, stop: asyncio.Event) -> int:
+    """Run every chat adapter that has a token, and the console when on a terminal or when none do."""
+    runners = [(a.platform, _entry(a)) for a in enabled_adapters(settings)]
+    tasks = [asyncio.create_task(run(d.core, settings, stop), name=platform) for platform, run in runners]
     if not tasks or sys.stdin.isatty():
         from adapters.console import run_console
 

@@ -211,8 +211,12 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = None
     telegram_api_base_url: str = "https://api.telegram.org/bot"
     discord_bot_token: SecretStr | None = None
+    discord_api_base_url: str = "https://discord.com/api/v10"
+    discord_gateway_url: str = "wss://gateway.discord.gg/"
+    discord_guild_id: int | None = None
     binance_api_key: SecretStr | None = None
     binance_api_secret: SecretStr | None = None
+    binance_api_base_url: str = "https://api.binance.com"
 
     def secrets(self) -> list[str]:
         """Every secret value set, for redaction."""
