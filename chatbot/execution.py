@@ -26,6 +26,7 @@ from chatbot.exchange import (
     ExchangeUnavailable,
     LoanStatus,
     LoanType,
+    OrderNotFound,
     OrderRequest,
     OrderType,
 )
@@ -146,11 +147,9 @@ class Executor:
                 try:
                     order = await self.exchange.get_order(params["symbol"], client_order_id=client_id,
                                                           isolated=bool(params.get("isolated")))
-                except ExchangeError as exc:
-                    if exc.code == -2013:
-                        self._set(intent_id, NOT_SENT, error="order not found on the exchange")
-                        return NOT_SENT
-                    raise
+                except OrderNotFound:
+                    self._set(intent_id, NOT_SENT, error="order not found on the exchange")
+                    return NOT_SENT
                 self._set(intent_id, DONE, exchange_ref=str(order.order_id), result_json=_json(order)[:4000])
                 return DONE
             loan_type = LoanType.BORROW if kind == "borrow" else LoanType.REPAY

@@ -18,6 +18,7 @@ from chatbot.exchange import Exchange
 from chatbot.scheduler import LeaderScheduler
 from chatbot.store import migrate
 from chatbot.store.db import make_engine
+from chatbot.store.mode import claim_database
 
 EXCHANGE_ADAPTERS = {"paper": "adapters.paper", "binance": "adapters.binance"}
 
@@ -61,6 +62,7 @@ async def open_desk(settings: Settings, desk: DeskConfig, *, upgrade: bool = Tru
     if upgrade:
         migrate.upgrade(settings.chatbot_database_url)
     engine = make_engine(settings.chatbot_database_url)
+    claim_database(engine, settings.chatbot_exchange)
     exchange = await open_exchange(engine, desk, settings)
     core = DeskCore(engine=engine, exchange=exchange, desk=desk)
     await core.start()

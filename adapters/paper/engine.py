@@ -32,6 +32,7 @@ from chatbot.exchange import (
     Fill,
     LoanStatus,
     LoanType,
+    OrderNotFound,
     OrderRequest,
     OrderStatus,
     OrderType,
@@ -975,7 +976,7 @@ class PaperEngine:
             if order and order.symbol == symbol and order.isolated == isolated and (
                     client_order_id is None or order.client_order_id == client_order_id):
                 return order
-        raise _err(-2013, "Order does not exist.")
+        raise OrderNotFound(-2013, "Order does not exist.")
 
     def cancel_order(self, symbol: str, order_id: int | None, client_order_id: str | None,
                      isolated: bool) -> OrderState:
@@ -984,7 +985,7 @@ class PaperEngine:
             raise self._missing("orderId")
         order = self._find_open(symbol, order_id, client_order_id, isolated)
         if order is None:
-            raise _err(-2011, "Unknown order sent.")
+            raise OrderNotFound(-2011, "Unknown order sent.")
         # ---- mutate: cancelling one leg of an OCO cancels the whole list (Binance)
         if order.order_list_id != -1:
             for oid in self.order_lists[order.order_list_id].order_ids:
@@ -1000,7 +1001,7 @@ class PaperEngine:
         symbol = self._symbol(symbol).symbol
         olist = self._find_list(symbol, order_list_id, list_client_order_id, isolated)
         if olist is None or olist.status != "EXEC_STARTED":
-            raise _err(-2011, "Unknown order sent.")
+            raise OrderNotFound(-2011, "Unknown order sent.")
         for oid in olist.order_ids:
             if self.orders[oid].is_open:
                 self._close(self.orders[oid], OrderStatus.CANCELED)
@@ -1025,7 +1026,7 @@ class PaperEngine:
                        isolated: bool) -> OrderListState:
         olist = self._find_list(self._symbol(symbol).symbol, order_list_id, list_client_order_id, isolated)
         if olist is None:
-            raise _err(-2013, "Order does not exist.")
+            raise OrderNotFound(-2013, "Order does not exist.")
         return olist
 
     def open_orders(self, symbol: str | None, isolated: bool) -> list[OrderState]:

@@ -138,3 +138,18 @@ def test_cli_help_everywhere(tmp_path: Path) -> None:
                  ["config", "check", "--help"], ["audit", "verify", "--help"]):
         result = run_cli(tmp_path, *args)
         assert result.returncode == 0 and "Usage" in result.stdout, args
+
+
+def test_a_paper_database_refuses_live_and_a_live_one_refuses_paper(sqlite_url: str) -> None:
+    from chatbot.config import ConfigError
+    from chatbot.store import migrate
+    from chatbot.store.db import make_engine
+    from chatbot.store.mode import claim_database
+
+    migrate.upgrade(sqlite_url)
+    engine = make_engine(sqlite_url)
+    claim_database(engine, "paper")
+    claim_database(engine, "paper")  # the same exchange again is fine
+    with pytest.raises(ConfigError, match="paper and live never share a database"):
+        claim_database(engine, "binance")
+    engine.dispose()
