@@ -58,7 +58,7 @@ async def open_core(tmp: str, paper: PaperConfig) -> DeskCore:
     desk = DeskConfig(members=[MemberConfig(name="alice", role="admin")], paper=paper,
                       alerts=AlertsConfig(warn_level=D("1.3"), escalate_after_seconds=10**6),
                       channels=[ChannelConfig(platform="console", id="bench", kinds={"margin": "on"})])
-    core = DeskCore(engine=engine, exchange=exchange, desk=desk)
+    core = DeskCore(engine=engine, exchange=exchange, desk=desk, audit_key=b"benchmark-audit-key-0123")
     await core.start()
     return core
 

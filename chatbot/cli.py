@@ -6,11 +6,12 @@ Every bad setting ends in one line on stderr and exit code 2, never a traceback.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import logging
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
@@ -19,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from chatbot.config import ConfigError, DeskConfig, Settings, config_path, load, load_desk, load_settings
-from chatbot.redact import install_log_redaction
+from chatbot.redact import REDACTOR, install_log_redaction
 
 if TYPE_CHECKING:
     from chatbot.runtime import Desk
@@ -59,11 +60,28 @@ def _load() -> tuple[Settings, DeskConfig]:
 
 
 def _run(coro_factory: Callable[[], Awaitable[T]]) -> T:
+    with _database_guard():
+        try:
+            return asyncio.run(coro_factory())  # type: ignore[arg-type]
+        except ConfigError as exc:
+            _fail(f"config error: {exc}")
+            raise  # unreachable
+
+
+@contextlib.contextmanager
+def _database_guard() -> Iterator[None]:
+    """A database that cannot be used ends the command with one line naming the problem, exit 2."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from chatbot.store.db import database_problem
+
     try:
-        return asyncio.run(coro_factory())  # type: ignore[arg-type]
-    except ConfigError as exc:
-        _fail(f"config error: {exc}")
-        raise  # unreachable
+        yield
+    except SQLAlchemyError as exc:
+        problem = database_problem(exc)
+        if problem is None:
+            raise
+        _fail(f"database unavailable: {REDACTOR(problem)} (CHATBOT_DATABASE_URL)")
 
 
 # ---------------------------------------------------------------------------- run / console
@@ -186,8 +204,9 @@ def db_upgrade() -> None:
     from chatbot.store import migrate
 
     settings = _settings_only()
-    migrate.upgrade(settings.chatbot_database_url)
-    out.print(f"database at revision {migrate.current(settings.chatbot_database_url)}")
+    with _database_guard():
+        migrate.upgrade(settings.chatbot_database_url)
+        out.print(f"database at revision {migrate.current(settings.chatbot_database_url)}")
 
 
 @db_app.command("current")
@@ -197,7 +216,8 @@ def db_current() -> None:
 
     settings = _settings_only()
     url = settings.chatbot_database_url
-    out.print(f"current: {migrate.current(url) or 'empty'}  head: {migrate.head(url)}")
+    with _database_guard():
+        out.print(f"current: {migrate.current(url) or 'empty'}  head: {migrate.head(url)}")
 
 
 def _settings_only() -> Settings:
@@ -215,7 +235,9 @@ def _settings_only() -> Settings:
 
 @config_app.command("check")
 def config_check() -> None:
-    """Load and validate env + TOML; print the effective settings with secrets as ***."""
+    """Load and validate env + TOML, reach the database; print the effective settings with secrets as ***."""
+    from chatbot.store.db import make_engine
+
     settings = _settings_only()
     path = config_path(settings)
     try:
@@ -231,6 +253,14 @@ def config_check() -> None:
     out.print(f"Members: {', '.join(f'{m.name} ({m.role})' for m in desk.members) or 'none'}")
     out.print(f"Exchange: {settings.chatbot_exchange}; paper prices: "
               f"{', '.join(f'{k}={v}' for k, v in desk.paper.prices.items())}")
+    with _database_guard():
+        engine = make_engine(settings.chatbot_database_url)
+        try:
+            with engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+        finally:
+            engine.dispose()
+    out.print("Database: reachable")
     out.print("OK")
 
 
@@ -239,27 +269,44 @@ def config_check() -> None:
 
 @audit_app.command("verify")
 def audit_verify() -> None:
-    """Recompute the audit log's hash chain; exit 1 if any row was altered."""
+    """Recompute the audit log's keyed chain and check it against the last anchor; exit 1 if anything is off."""
+    from chatbot.runtime import audit_key
+    from chatbot.store.anchors import AnchorFile, check_anchor
     from chatbot.store.audit import AuditLog
     from chatbot.store.db import make_engine
 
     settings = _settings_only()
-    result = AuditLog(make_engine(settings.chatbot_database_url)).verify()
-    if result.ok:
-        out.print(f"audit chain OK ({result.rows} rows)")
-    else:
-        _fail(f"audit chain BROKEN at row {result.broken_at} (after {result.rows} good rows)", code=1)
+    try:
+        key = audit_key(settings)
+    except ConfigError as exc:
+        _fail(f"config error: {exc}")
+        return
+    with _database_guard():
+        audit = AuditLog(make_engine(settings.chatbot_database_url), key)
+        result = audit.verify()
+        anchor = AnchorFile(settings.chatbot_audit_anchor_file).last()
+        problem = check_anchor(audit, anchor)
+    if not result.ok:
+        _fail(f"audit chain BROKEN at row {result.broken_at} (after {result.rows} good rows): a row was altered, "
+              "added without the key, or removed", code=1)
+    if problem:
+        _fail(f"audit chain BROKEN: {problem}", code=1)
+    where = f"; anchored up to {anchor.short} ({anchor.at:%Y-%m-%d %H:%M} UTC)" if anchor else "; no anchor yet"
+    out.print(f"audit chain OK ({result.rows} rows{where})")
 
 
 @audit_app.command("tail")
 def audit_tail(n: Annotated[int, typer.Argument(help="How many rows.")] = 20) -> None:
     """Print the latest audit rows."""
+    from chatbot.runtime import audit_key
     from chatbot.store.audit import AuditLog
     from chatbot.store.db import make_engine
 
     settings = _settings_only()
     table = Table("Id", "At (UTC)", "Actor", "Member", "Action", "Outcome", "Detail")
-    for row in AuditLog(make_engine(settings.chatbot_database_url)).tail(n):
+    with _database_guard():
+        rows = AuditLog(make_engine(settings.chatbot_database_url), audit_key(settings)).tail(n)
+    for row in rows:
         table.add_row(str(row.id), f"{row.at:%Y-%m-%d %H:%M:%S}", row.actor, row.member or "", row.action,
                       row.outcome, row.detail_json[:80])
     out.print(table)
@@ -300,6 +347,8 @@ def jobs_run(
         _fail("only --once is supported here; `chatbot run` schedules the jobs")
     settings, desk = _load()
 
+    open_incidents: list[str] = []
+
     async def main() -> int:
         from chatbot.runtime import open_desk
 
@@ -307,6 +356,7 @@ def jobs_run(
         try:
             if job == "margin-monitor":
                 notices = await d.core.monitor.check_all()
+                open_incidents.extend(d.core.monitor.open_summary())
             else:
                 notices = await d.core.summarizer.run()
         finally:
@@ -314,7 +364,10 @@ def jobs_run(
         for notice in notices:
             out.print(f"[{notice.kind}] {notice.reply.text()}", markup=False)
         if not notices:
-            out.print("nothing to report")
+            out.print("nothing new to report")
+        if job == "margin-monitor":
+            lines = open_incidents or ["no open incidents"]
+            out.print("Open incidents:\n  " + "\n  ".join(lines), markup=False)
         return 0
 
     raise typer.Exit(_run(main))

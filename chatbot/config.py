@@ -14,7 +14,8 @@ import tomllib
 from datetime import UTC, datetime, time
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
+from urllib.parse import quote
 
 from pydantic import (
     BaseModel,
@@ -75,7 +76,8 @@ def _utc_datetime(value: Any) -> datetime:
 UtcDatetime = Annotated[datetime, BeforeValidator(_utc_datetime)]
 
 Role = Literal["viewer", "trader", "admin"]
-ROLE_RANK: dict[str, int] = {"viewer": 1, "trader": 2, "admin": 3}
+ROLES: tuple[Role, ...] = get_args(Role)  # lowest to highest: the one list of roles
+ROLE_RANK: dict[str, int] = {role: rank for rank, role in enumerate(ROLES, start=1)}
 
 
 class _Strict(BaseModel):
@@ -151,6 +153,7 @@ class PolicyConfig(_Strict):
     default_max_leverage: Amount = Decimal("3")  # members' leverage limit unless set per member
     rate_limit_per_minute: int = Field(default=30, gt=0)
     stale_command_seconds: int = Field(default=30, gt=0)
+    preview_tolerance_pct: Amount = Decimal("1")  # at execution, a preview that moved more is asked again
 
 
 class AlertsConfig(_Strict):
@@ -166,6 +169,7 @@ class AlertsConfig(_Strict):
 
 Mode = Literal["on", "silent", "off"]
 Kind = Literal["margin", "interest", "approvals", "system"]
+KINDS: tuple[str, ...] = get_args(Kind)  # every kind of notice the bot sends: the one list
 
 
 class ChannelConfig(_Strict):
@@ -175,12 +179,17 @@ class ChannelConfig(_Strict):
     kinds: dict[Kind, Mode] = Field(default_factory=dict)
 
 
+class AuditConfig(_Strict):
+    anchor_minutes: int = Field(default=60, gt=0)  # how often the audit log's head is anchored outside the DB
+
+
 class DeskConfig(_Strict):
     members: list[MemberConfig] = Field(default_factory=list)
     paper: PaperConfig = Field(default_factory=PaperConfig)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     channels: list[ChannelConfig] = Field(default_factory=list)
+    audit: AuditConfig = Field(default_factory=AuditConfig)
 
     @model_validator(mode="after")
     def _unique_members(self) -> DeskConfig:
@@ -208,6 +217,9 @@ class Settings(BaseSettings):
     chatbot_config: Path | None = None
     chatbot_exchange: Literal["paper", "binance"] = "paper"
     chatbot_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    chatbot_audit_key: SecretStr | None = None
+    chatbot_audit_key_file: Path = Path("audit.key")
+    chatbot_audit_anchor_file: Path = Path("audit-anchors.jsonl")
     telegram_bot_token: SecretStr | None = None
     telegram_api_base_url: str = "https://api.telegram.org/bot"
     discord_bot_token: SecretStr | None = None
@@ -218,11 +230,30 @@ class Settings(BaseSettings):
     binance_api_secret: SecretStr | None = None
     binance_api_base_url: str = "https://api.binance.com"
 
+    @field_validator("chatbot_database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            url = make_url(value)
+        except (ArgumentError, ValueError):
+            raise ValueError("not a database URL; use sqlite:///path/desk.db or "
+                             "postgresql+psycopg://user:password@host:5432/db") from None
+        if url.get_backend_name() not in ("sqlite", "postgresql"):
+            raise ValueError(f"{url.get_backend_name()} is not supported; use sqlite or postgresql")
+        return value
+
     def secrets(self) -> list[str]:
-        """Every secret value set, for redaction."""
+        """Every secret value set, for redaction: tokens, keys, and the database password."""
         values = [self.telegram_bot_token, self.discord_bot_token, self.binance_api_key,
-                  self.binance_api_secret]
-        return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
+                  self.binance_api_secret, self.chatbot_audit_key]
+        found = [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
+        password = database_password(self.chatbot_database_url)
+        if password:  # as given and as it appears inside a URL
+            found += [password, quote(password, safe="")]
+        return found
 
     def effective(self) -> dict[str, str]:
         """What `chatbot config check` prints: every setting, secrets as ***."""
@@ -231,9 +262,33 @@ class Settings(BaseSettings):
             value = getattr(self, name)
             if isinstance(value, SecretStr):
                 out[name.upper()] = "***"
+            elif name == "chatbot_database_url":
+                out[name.upper()] = safe_database_url(value)
             else:
                 out[name.upper()] = "" if value is None else str(value)
         return out
+
+
+def database_password(url: str) -> str | None:
+    """The password in a database URL, if any (for redaction)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).password  # type: ignore[return-value]
+    except (ArgumentError, ValueError):
+        return None
+
+
+def safe_database_url(url: str) -> str:
+    """The database URL with its password as ***."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return "(not a database URL)"
 
 
 # ---------------------------------------------------------------------------- loading
@@ -242,6 +297,8 @@ class Settings(BaseSettings):
 def _describe(exc: ValidationError, source: str) -> str:
     err = exc.errors()[0]
     loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    if source == "environment":
+        loc = loc.upper()  # the variable's name, as set
     msg = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
         msg = "unknown key"

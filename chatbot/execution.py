@@ -1,9 +1,14 @@
 """Sending to the exchange: every call is recorded as an intent before it is sent.
 
-An intent row (with a client id derived from it) is committed first, then moved to SUBMITTING,
-then to DONE / REJECTED with the exchange's answer. When the outcome is unknown (timeout, 5xx)
-it becomes UNKNOWN and is reconciled by querying the exchange (the order by its client id, a loan
-by its records) — never by sending again.
+An intent row (with a client id derived from it, and the process sending it as its owner) is
+committed first, then DONE / REJECTED with the exchange's answer. When the outcome is unknown
+(timeout, 5xx) it becomes UNKNOWN and is reconciled by querying the exchange — the order by its
+client id, a loan by its records — never by sending again.
+
+Loans have no client id on Binance, so they are single-flight per account and asset (a unique
+`flight_key` while one is in flight), the loan records that existed before the send are noted in
+the intent, and a record found afterwards is claimed by at most one intent (`uq_intents_claim`):
+reconciliation can only ever find its own loan.
 """
 
 from __future__ import annotations
@@ -17,13 +22,15 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
 from chatbot.exchange import (
     Exchange,
     ExchangeError,
     ExchangeUnavailable,
+    LoanRecord,
     LoanStatus,
     LoanType,
     OrderNotFound,
@@ -32,21 +39,22 @@ from chatbot.exchange import (
 )
 from chatbot.plans import OrderStep
 from chatbot.store.audit import AuditLog
-from chatbot.store.db import session_scope
+from chatbot.store.db import database_unavailable, session_scope
+from chatbot.store.processes import ProcessRegistry
 from chatbot.store.tables import Intent
 
 log = logging.getLogger(__name__)
 
-NEW, SUBMITTING, DONE, REJECTED, UNKNOWN, NOT_SENT = "NEW", "SUBMITTING", "DONE", "REJECTED", "UNKNOWN", "NOT_SENT"
-OPEN = (NEW, SUBMITTING, UNKNOWN)
+SUBMITTING, DONE, REJECTED, UNKNOWN, NOT_SENT = "SUBMITTING", "DONE", "REJECTED", "UNKNOWN", "NOT_SENT"
+OPEN = (SUBMITTING, UNKNOWN)
+LOAN_CLOCK_SKEW = timedelta(seconds=2)  # loan records carry the exchange's clock; ours may differ a little
+LOAN_WINDOW = timedelta(minutes=2)  # a loan sent at T shows up in the records by T + this, or never
 
 
 def _json(value: Any) -> str:
     def default(o: Any) -> Any:
         if is_dataclass(o) and not isinstance(o, type):
             return asdict(o)
-        if isinstance(o, Decimal | datetime):
-            return str(o)
         return str(o)
 
     return json.dumps(value, default=default, sort_keys=True)
@@ -56,72 +64,132 @@ class NotSent(Exception):
     """The exchange confirms it never received the request: nothing happened, safe to ask again."""
 
 
+class Busy(Exception):
+    """Another loan on the same account and asset is still in flight: nothing was sent."""
+
+
+class Unrecorded(Exception):
+    """The exchange call was made, but its outcome could not be written (the database is down)."""
+
+
 def new_client_id() -> str:
     """`[A-Za-z0-9._-]`, 27 chars: safe for Binance and python-binance's signing (no ':' or '/')."""
     return "dmb" + uuid.uuid4().hex[:24]
 
 
+def flight_key(asset: str, isolated_symbol: str | None) -> str:
+    """Loans are single-flight per account and asset."""
+    return f"loan:{isolated_symbol or 'cross'}:{asset}"
+
+
 class Executor:
-    def __init__(self, engine: Engine, exchange: Exchange, audit: AuditLog) -> None:
+    def __init__(self, engine: Engine, exchange: Exchange, audit: AuditLog, processes: ProcessRegistry) -> None:
         self.engine = engine
         self.exchange = exchange
         self.audit = audit
+        self.processes = processes
+        self.in_flight: set[int] = set()  # intents this process is sending right now
 
-    def _record(self, kind: str, params: dict[str, Any], pending_id: int | None) -> Intent:
+    # ------------------------------------------------------------------ recording
+
+    def _record(self, kind: str, params: dict[str, Any], pending_id: int | None, key: str | None) -> Intent:
         with session_scope(self.engine) as s:
-            # Committed before the send. SUBMITTING (not NEW) straight away: after a crash both mean
-            # "maybe sent", and both are reconciled by querying, so one write is enough.
-            intent = Intent(pending_id=pending_id, client_id=new_client_id(), kind=kind,
-                            params_json=_json(params), state=SUBMITTING)
+            # Committed before the send, as SUBMITTING: after a crash it means "maybe sent", and it is
+            # reconciled by querying, so one write is enough.
+            intent = Intent(pending_id=pending_id, client_id=new_client_id(), kind=kind, params_json=_json(params),
+                            state=SUBMITTING, owner=self.processes.instance_id, flight_key=key)
             s.add(intent)
             s.flush()
             return intent
 
-    def _set(self, intent_id: int, state: str, **values: Any) -> None:
+    def _settle(self, intent_id: int, state: str, *, from_states: tuple[str, ...] = OPEN, **values: Any) -> bool:
+        """Move an open intent to `state` (conditional: a settled intent is never moved again)."""
+        values = {"state": state, "updated_at": datetime.now(UTC), **values}
+        if state not in OPEN:
+            values["flight_key"] = None
         with session_scope(self.engine) as s:
-            s.execute(update(Intent).where(Intent.id == intent_id)
-                      .values(state=state, updated_at=datetime.now(UTC), **values))
+            result = s.execute(update(Intent).where(Intent.id == intent_id, Intent.state.in_(from_states))  # type: ignore[attr-defined]
+                               .values(**values))
+            return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+    def unsettled(self) -> int:
+        """Intents whose outcome is unknown, or whose sender died before knowing it: trading waits for them."""
+        with session_scope(self.engine) as s:
+            rows = s.execute(select(Intent.id, Intent.state, Intent.owner).where(Intent.state.in_(OPEN))).all()  # type: ignore[attr-defined, call-overload]
+        if not rows:
+            return 0
+        dead = self.processes.dead({owner for _, _, owner in rows})
+        return sum(1 for i, state, owner in rows
+                   if state == UNKNOWN or owner in dead or (owner == self.processes.instance_id
+                                                            and i not in self.in_flight))
+
+    # ------------------------------------------------------------------ sending
 
     async def _send(self, kind: str, params: dict[str, Any], pending_id: int | None, actor: str,
-                    call: Callable[[str], Awaitable[Any]]) -> Any:
+                    call: Callable[[str], Awaitable[Any]], key: str | None = None) -> Any:
         # Loan records carry the exchange's clock (the paper clock may be far from ours): keep it for reconciling.
         params = {**params, "exchange_time": (await self.exchange.now()).isoformat()}
-        intent = self._record(kind, params, pending_id)
-        assert intent.id is not None
-        self.audit.append(actor, f"exchange.{kind}", "sent",
-                          detail={"intent": intent.id, "client_id": intent.client_id, **params})
         try:
-            result = await call(intent.client_id)
+            intent = self._record(kind, params, pending_id, key)
+        except IntegrityError:
+            raise Busy(f"another {params.get('asset', '')} loan on this account is still being settled; "
+                       "nothing was sent") from None
+        assert intent.id is not None
+        self.in_flight.add(intent.id)
+        try:
+            self.audit.append(actor, f"exchange.{kind}", "sent",
+                              detail={"intent": intent.id, "client_id": intent.client_id, **params})
+            return await self._call(intent.id, kind, actor, lambda: call(intent.client_id))
+        finally:
+            self.in_flight.discard(intent.id)
+
+    async def _call(self, intent_id: int, kind: str, actor: str, call: Callable[[], Awaitable[Any]]) -> Any:
+        try:
+            result = await call()
         except ExchangeError as exc:
-            self._set(intent.id, REJECTED, error=f"{exc.code}: {exc.msg}")
+            self._settle(intent_id, REJECTED, error=f"{exc.code}: {exc.msg}")
             self.audit.append(actor, f"exchange.{kind}", "rejected",
-                              detail={"intent": intent.id, "code": exc.code, "msg": exc.msg})
+                              detail={"intent": intent_id, "code": exc.code, "msg": exc.msg})
             raise
         except ExchangeUnavailable as exc:
-            self._set(intent.id, UNKNOWN, error=str(exc)[:300])
-            self.audit.append(actor, f"exchange.{kind}", "unknown", detail={"intent": intent.id})
-            state = await self.reconcile(intent.id)
+            self._settle(intent_id, UNKNOWN, error=str(exc)[:300])
+            self.audit.append(actor, f"exchange.{kind}", "unknown", detail={"intent": intent_id})
+            state = await self.reconcile(intent_id)
             if state == NOT_SENT:
-                raise NotSent(f"intent {intent.id} never reached the exchange") from exc
+                raise NotSent(f"intent {intent_id} never reached the exchange") from exc
             if state != DONE:
                 raise
             return None
         ref = getattr(result, "order_id", result)
-        self._set(intent.id, DONE, exchange_ref=str(ref), result_json=_json(result)[:4000])
-        self.audit.append(actor, f"exchange.{kind}", "done", detail={"intent": intent.id, "ref": str(ref)})
+        try:
+            self._settle(intent_id, DONE, exchange_ref=str(ref), result_json=_json(result)[:4000])
+            self.audit.append(actor, f"exchange.{kind}", "done", detail={"intent": intent_id, "ref": str(ref)})
+        except Exception as exc:
+            if database_unavailable(exc):
+                log.error("intent %s was executed (ref %s) but could not be recorded", intent_id, ref)
+                raise Unrecorded(str(ref)) from exc
+            raise
         return result
 
     async def borrow(self, asset: str, amount: Decimal, isolated_symbol: str | None, *,
-                     pending_id: int | None, actor: str) -> int:
-        params = {"asset": asset, "amount": str(amount), "isolated_symbol": isolated_symbol}
-        return await self._send("borrow", params, pending_id, actor,
-                                lambda _cid: self.exchange.borrow(asset, amount, isolated_symbol))  # type: ignore[no-any-return]
+                     pending_id: int | None, actor: str) -> Any:
+        return await self._loan(LoanType.BORROW, asset, amount, isolated_symbol, pending_id, actor)
 
     async def repay(self, asset: str, amount: Decimal, isolated_symbol: str | None, *,
-                    pending_id: int | None, actor: str) -> int:
-        params = {"asset": asset, "amount": str(amount), "isolated_symbol": isolated_symbol}
-        return await self._send("repay", params, pending_id, actor,
-                                lambda _cid: self.exchange.repay(asset, amount, isolated_symbol))  # type: ignore[no-any-return]
+                    pending_id: int | None, actor: str) -> Any:
+        return await self._loan(LoanType.REPAY, asset, amount, isolated_symbol, pending_id, actor)
+
+    async def _loan(self, type_: LoanType, asset: str, amount: Decimal, isolated_symbol: str | None,
+                    pending_id: int | None, actor: str) -> Any:
+        now = await self.exchange.now()
+        before = await self.exchange.loan_records(type_, asset=asset, isolated_symbol=isolated_symbol,
+                                                  start=now - LOAN_WINDOW)
+        params = {"asset": asset, "amount": str(amount), "isolated_symbol": isolated_symbol,
+                  "seen_before": sorted(r.tx_id for r in before)}
+        send = self.exchange.borrow if type_ is LoanType.BORROW else self.exchange.repay
+        return await self._send(type_.value.lower(), params, pending_id, actor,
+                                lambda _cid: send(asset, amount, isolated_symbol),
+                                key=flight_key(asset, isolated_symbol))
 
     async def order(self, step: OrderStep, isolated: bool, *, pending_id: int | None, actor: str) -> Any:
         params = {"symbol": step.symbol, "side": step.side.value, "type": "MARKET", "qty": str(step.qty),
@@ -134,42 +202,86 @@ class Executor:
 
         return await self._send("order", params, pending_id, actor, call)
 
+    # ------------------------------------------------------------------ reconciling
+
     async def reconcile(self, intent_id: int) -> str:
         """Find out what happened to an intent with an unknown outcome by querying the exchange."""
         with session_scope(self.engine) as s:
             intent = s.get(Intent, intent_id)
             assert intent is not None
+            if intent.state not in OPEN:
+                return intent.state
             params, kind, client_id = json.loads(intent.params_json), intent.kind, intent.client_id
-            created = datetime.fromisoformat(params["exchange_time"]) if "exchange_time" in params \
-                else intent.created_at
+            sent = datetime.fromisoformat(params["exchange_time"])
         try:
             if kind == "order":
-                try:
-                    order = await self.exchange.get_order(params["symbol"], client_order_id=client_id,
-                                                          isolated=bool(params.get("isolated")))
-                except OrderNotFound:
-                    self._set(intent_id, NOT_SENT, error="order not found on the exchange")
-                    return NOT_SENT
-                self._set(intent_id, DONE, exchange_ref=str(order.order_id), result_json=_json(order)[:4000])
-                return DONE
-            loan_type = LoanType.BORROW if kind == "borrow" else LoanType.REPAY
-            records = await self.exchange.loan_records(
-                loan_type, asset=params["asset"], isolated_symbol=params.get("isolated_symbol"),
-                start=created - timedelta(minutes=1))
-            amount = Decimal(params["amount"])
-            for rec in records:
-                if rec.amount == amount and rec.status != LoanStatus.FAILED:
-                    state = DONE if rec.status == LoanStatus.CONFIRMED else UNKNOWN
-                    self._set(intent_id, state, exchange_ref=str(rec.tx_id))
-                    return state
-            self._set(intent_id, NOT_SENT, error="no matching loan record")
-            return NOT_SENT
+                return await self._reconcile_order(intent_id, params, client_id, sent)
+            return await self._reconcile_loan(intent_id, kind, params, sent)
         except (ExchangeError, ExchangeUnavailable):
             log.warning("reconciliation of intent %s is still inconclusive", intent_id)
+            self._settle(intent_id, UNKNOWN)
             return UNKNOWN
 
-    async def reconcile_open(self) -> dict[int, str]:
-        """At start-up: settle every intent left NEW / SUBMITTING / UNKNOWN by a previous run."""
+    async def _absent(self, intent_id: int, sent: datetime, why: str) -> str:
+        """Not on the exchange: NOT_SENT once the exchange has had time to show it, UNKNOWN before."""
+        if await self.exchange.now() - sent < timedelta(seconds=getattr(self.exchange, "settle_seconds", 0)):
+            self._settle(intent_id, UNKNOWN)
+            return UNKNOWN
+        self._settle(intent_id, NOT_SENT, error=why)
+        return NOT_SENT
+
+    async def _reconcile_order(self, intent_id: int, params: dict[str, Any], client_id: str, sent: datetime) -> str:
+        try:
+            order = await self.exchange.get_order(params["symbol"], client_order_id=client_id,
+                                                  isolated=bool(params.get("isolated")))
+        except OrderNotFound:
+            return await self._absent(intent_id, sent, "order not found on the exchange")
+        self._settle(intent_id, DONE, exchange_ref=str(order.order_id), result_json=_json(order)[:4000])
+        return DONE
+
+    async def _reconcile_loan(self, intent_id: int, kind: str, params: dict[str, Any], sent: datetime) -> str:
+        loan_type = LoanType.BORROW if kind == "borrow" else LoanType.REPAY
+        records = await self.exchange.loan_records(
+            loan_type, asset=params["asset"], isolated_symbol=params.get("isolated_symbol"),
+            start=sent - LOAN_CLOCK_SKEW, end=sent + LOAN_WINDOW)
+        seen = set(params.get("seen_before", []))
+        amount = Decimal(params["amount"])
+        candidates = sorted((r for r in records if r.amount == amount and r.tx_id not in seen
+                             and r.status is not LoanStatus.FAILED and r.kind != "AUTO"), key=_loan_order)
+        for record in candidates:
+            if record.status is LoanStatus.PENDING:
+                self._settle(intent_id, UNKNOWN)
+                return UNKNOWN  # in flight on the exchange: ask again later
+            try:
+                if self._settle(intent_id, DONE, exchange_ref=str(record.tx_id), result_json=_json(record)):
+                    return DONE
+                return self._state_of(intent_id)
+            except IntegrityError:
+                continue  # another intent claimed this record: it is not ours
+        return await self._absent(intent_id, sent, "no matching loan record")
+
+    def _state_of(self, intent_id: int) -> str:
         with session_scope(self.engine) as s:
-            ids = [i for (i,) in s.execute(select(Intent.id).where(Intent.state.in_(OPEN)))]  # type: ignore[attr-defined, call-overload]
-        return {i: await self.reconcile(i) for i in ids}
+            intent = s.get(Intent, intent_id)
+            return intent.state if intent else NOT_SENT
+
+    def orphans(self) -> list[int]:
+        """Open intents nobody is sending any more: their owner died, or it is us and we are not sending."""
+        with session_scope(self.engine) as s:
+            rows = s.execute(select(Intent.id, Intent.owner).where(Intent.state.in_(OPEN))).all()  # type: ignore[attr-defined, call-overload]
+        dead = self.processes.dead({owner for _, owner in rows})
+        return [i for i, owner in rows if owner in dead
+                or (owner == self.processes.instance_id and i not in self.in_flight)]
+
+    def states_of(self, pending_id: int) -> list[str]:
+        with session_scope(self.engine) as s:
+            return [state for (state,) in s.execute(select(Intent.state).where(Intent.pending_id == pending_id)
+                                                    .order_by(Intent.id))]  # type: ignore[arg-type]
+
+    def count(self, state: str) -> int:
+        with session_scope(self.engine) as s:
+            return int(s.execute(select(func.count()).select_from(Intent).where(Intent.state == state)).scalar_one())
+
+
+def _loan_order(record: LoanRecord) -> tuple[datetime, int]:
+    return record.time, record.tx_id

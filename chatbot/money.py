@@ -42,6 +42,11 @@ def parse_decimal(text: str, *, allow_zero: bool = False, allow_negative: bool =
     return value
 
 
+def is_whole_number(text: str) -> bool:
+    """ASCII digits only: `"42"` yes; `"²"`, `"٣"`, `"-1"`, `""` no (`str.isdigit` says yes to the first two)."""
+    return text.isascii() and text.isdigit()
+
+
 def decimals_of(value: Decimal) -> int:
     """Number of digits after the decimal point as written (`1.50` -> 2, `100` -> 0)."""
     exponent = value.as_tuple().exponent

@@ -9,6 +9,7 @@ subscriptions come from the TOML `[[channels]]` and from `/subscribe` in a chann
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -22,7 +23,6 @@ from chatbot.store.members import DeskMember, MemberStore
 from chatbot.store.tables import ChannelSubscription
 
 log = logging.getLogger(__name__)
-KINDS = ("margin", "interest", "approvals", "system")
 MODES = ("on", "silent", "off")
 
 
@@ -80,9 +80,21 @@ class Notifier:
         self.members = members
         self.subscriptions = subscriptions
         self.transports: dict[str, Transport] = {}
+        self._on_register: list[Callable[[], None]] = []
 
     def register(self, transport: Transport) -> None:
         self.transports[transport.platform] = transport
+        for hook in self._on_register:
+            hook()
+
+    def on_register(self, hook: Callable[[], None]) -> None:
+        """Call `hook` whenever a platform's transport comes up (undelivered notices can go now)."""
+        self._on_register.append(hook)
+
+    def has_channel(self, kind: str) -> bool:
+        """Some channel on a platform that is up is subscribed to `kind`."""
+        return any(sub.kind == kind and sub.mode != "off" and sub.platform in self.transports
+                   for sub in self.subscriptions.all())
 
     def unregister(self, platform: str) -> None:
         self.transports.pop(platform, None)

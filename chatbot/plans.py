@@ -74,6 +74,20 @@ class Plan:
         return out
 
 
+def steps_of(plan: Plan) -> list[str]:
+    """The exchange calls a plan makes, exactly (what a confirmation and an approval bind to)."""
+    where = f"isolated {plan.account}" if plan.account else "cross"
+    steps = []
+    if plan.borrow:
+        steps.append(f"BORROW {plan.borrow[1]} {plan.borrow[0]} ({where})")
+    if plan.repay and plan.order is None:
+        steps.append(f"REPAY {plan.repay[1]} {plan.repay[0]} ({where})")
+    if plan.order:
+        o = plan.order
+        steps.append(f"MARKET {o.side.value} {o.qty} {o.symbol} {o.side_effect.value} ({where})")
+    return steps
+
+
 def _balances(snapshot: AccountSnapshot) -> dict[str, Balances]:
     return {b.asset: Balances(b.free, b.locked, b.borrowed, b.interest) for b in snapshot.assets}
 

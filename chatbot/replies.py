@@ -25,12 +25,16 @@ class Actor:
 
 @dataclass(frozen=True)
 class Request:
+    """A typed command, or a button press (`token` set), from one actor."""
+
     actor: Actor
-    text: str  # one command line, e.g. "/borrow USDT 1000"
+    text: str  # one command line, e.g. "/borrow USDT 1000" (for a press: the command it stands for)
     chat_id: str | None = None
     event_id: str | None = None  # update_id / interaction id: a redelivered event runs once
     sent_at: datetime | None = None  # when the platform says the message was sent (stale check)
     edited: bool = False  # an edited message never triggers an action
+    forwarded: bool = False  # a forwarded message never triggers an action
+    token: str | None = None  # a pressed button's opaque token
 
 
 class Severity(StrEnum):
@@ -74,6 +78,7 @@ class Reply:
     ref: str | None = None  # stable id of what this reply is about (a pending action, an incident)
     mentions: tuple[str, ...] = ()  # member names to mention (escalations)
     duplicate: bool = False  # a redelivered event: adapters may stay silent
+    told: int | None = None  # the pending action whose outcome this reply tells its requester
 
     def text(self) -> str:
         """Plain-text rendering (the console's, and a fallback for every platform)."""

@@ -1,11 +1,15 @@
 """`PaperExchange`: the paper engine behind the async `Exchange` port, persisted in the project database.
 
 Why it exists: the core talks only to `chatbot.exchange.Exchange`. This class gives it the paper
-engine: each mutating call runs the (synchronous) engine operation, writes what changed in one
-transaction, then publishes the engine's events to subscribers. If anything fails after the
-engine began mutating, the in-memory state is rebuilt from the database, so memory and database
-never disagree and a rejected call changes nothing. Reads (`account()` etc.) are served from
-memory. `start()` runs the realtime clock and the random-walk price feed when configured.
+engine, and makes the database the one ledger, like a real exchange's books: every process on the
+database sees and changes the same balances. The engine in memory is only a cache of the ledger,
+checked against the ledger's `revision` before every read and every operation. Each mutating call
+takes the ledger's write lock, reloads the cache if another process changed the ledger, runs the
+(synchronous) engine operation, writes what changed and the next revision in the same
+transaction, then publishes the engine's events to subscribers. If anything fails after the engine
+began mutating, the cache is rebuilt from the database, so memory and database never disagree and
+a rejected call changes nothing. `start()` runs the realtime clock and the random-walk price feed
+when configured — in one process at a time (`is_leader`), so two processes never double the pace.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from chatbot.config import DeskConfig, PaperConfig, Settings
 from chatbot.exchange import (
@@ -39,8 +43,9 @@ from chatbot.exchange import (
     SymbolInfo,
     TransferRecord,
 )
+from chatbot.store.db import write_transaction
 
-from .engine import PaperEngine
+from .engine import Journal, PaperEngine
 from .feeds import RandomWalk, SystemClock, WallClock, load_replay
 from .model import dt_to_ms, ms_to_dt
 from .store import PaperStore
@@ -86,6 +91,9 @@ class PaperExchange:
         self._walk = RandomWalk(config.random_walk_seed, config.random_walk_volatility)
         self._listeners: list[EventListener] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self.revision = 0  # the ledger revision the cached engine reflects
+        self._dirty = False  # the cached engine holds changes not yet committed
+        self._is_leader: Callable[[], bool] = lambda: True
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -110,17 +118,28 @@ class PaperExchange:
         """`open()` for callers without an event loop (benchmarks, scripts)."""
         store = PaperStore(engine)
         core = cls._new_engine(config)
-        if not store.load(core):
-            core.seed()
-            store.write(core, core.take_journal(), everything=True)
-        core.catch_up_schedule()
-        journal = core.take_journal()
-        if journal.state:
-            store.write(core, journal)
-        return cls(core, store, config, clock=clock, realtime_tick=realtime_tick)
+        with write_transaction(engine) as conn:  # two processes starting together seed once
+            revision = store.lock(conn)
+            if revision is None or store.load(core, conn) is None:
+                core.seed()
+                revision = 1
+                store.write(core, core.take_journal(), everything=True, conn=conn, revision=revision)
+            core.catch_up_schedule()
+            journal = core.take_journal()
+            if journal.state:
+                revision += 1
+                store.write(core, journal, conn=conn, revision=revision)
+        exchange = cls(core, store, config, clock=clock, realtime_tick=realtime_tick)
+        exchange.revision = revision
+        return exchange
 
-    async def start(self) -> None:
-        """Start the realtime clock and/or the random-walk feed (no-op for manual + static/replay)."""
+    async def start(self, is_leader: Callable[[], bool] | None = None) -> None:
+        """Start the realtime clock and/or the random-walk feed (no-op for manual + static/replay).
+
+        `is_leader` (the scheduler's) makes them tick in one process only; the others stand by.
+        """
+        if is_leader is not None:
+            self._is_leader = is_leader
         if self._tasks:
             return
         if self.config.clock == "realtime":
@@ -144,6 +163,8 @@ class PaperExchange:
             if elapsed <= 0:
                 continue
             last += elapsed / 1000
+            if not self._is_leader():
+                continue
             try:
                 await self._run(lambda ms=elapsed: self.engine.advance_ms(ms))  # type: ignore[misc]
             except Exception:
@@ -152,6 +173,8 @@ class PaperExchange:
     async def _walk_loop(self) -> None:
         while True:
             await self.wall.sleep(self.config.random_walk_step_seconds)
+            if not self._is_leader():
+                continue
             try:
                 await self._run(self._walk_step)
             except Exception:
@@ -164,8 +187,28 @@ class PaperExchange:
     # ------------------------------------------------------------------ the transaction wrapper
 
     async def _run(self, operation: Callable[[], T]) -> T:
-        """Run one engine operation, persist its journal in one transaction, then publish events."""
+        """Run one engine operation on the current ledger under its write lock, persist what it
+        changed and the next revision in the same transaction, then publish its events."""
+        try:
+            with write_transaction(self.store.engine) as conn:
+                revision = self.store.lock(conn) or 0
+                if revision != self.revision:
+                    self._reload(conn, revision)
+                result, journal = self._apply(operation)
+                if journal.state or journal.mutated:
+                    revision += 1
+                    self.store.write(self.engine, journal, conn=conn, revision=revision)
+        except BaseException:
+            if self.engine.take_journal().mutated or self._dirty:
+                self._recover("could not persist")
+            raise
+        self.revision = revision
+        await self._dispatch(journal.events)
+        return result
+
+    def _apply(self, operation: Callable[[], T]) -> tuple[T, Journal]:
         core = self.engine
+        self._dirty = False
         try:
             result = operation()
         except BaseException:
@@ -173,21 +216,29 @@ class PaperExchange:
                 self._recover("operation failed after it began changing state")
             raise
         journal = core.take_journal()
-        if journal.state or journal.mutated:
-            try:
-                self.store.write(core, journal)
-            except BaseException:
-                self._recover("could not persist")
-                raise
-        await self._dispatch(journal.events)
-        return result
+        self._dirty = journal.mutated or bool(journal.state)
+        return result, journal
+
+    def _fresh(self) -> PaperEngine:
+        """The engine, reloaded first if another process changed the ledger (one cheap read)."""
+        revision = self.store.revision()
+        if revision is not None and revision != self.revision:
+            with self.store.engine.connect() as conn:
+                self._reload(conn, revision)
+        return self.engine
+
+    def _reload(self, conn: Connection, revision: int) -> None:
+        core = self._new_engine(self.config)
+        self.store.load(core, conn)
+        self.engine, self.revision = core, revision
 
     def _recover(self, why: str) -> None:
         log.error("paper: %s; reloading state from the database", why)
         core = self._new_engine(self.config)
-        if not self.store.load(core):  # pragma: no cover - state is written at open
+        revision = self.store.load(core)
+        if revision is None:  # pragma: no cover - state is written at open
             core.seed()
-        self.engine = core
+        self.engine, self.revision, self._dirty = core, revision or 0, False
         self.recoveries += 1
 
     async def _dispatch(self, events: list[ExchangeEvent]) -> None:
@@ -210,43 +261,43 @@ class PaperExchange:
     # ------------------------------------------------------------------ reference data
 
     async def now(self) -> datetime:
-        return ms_to_dt(self.engine.now_ms)
+        return ms_to_dt(self._fresh().now_ms)
 
     async def symbols(self) -> dict[str, SymbolInfo]:
-        return dict(self.engine.symbols)
+        return dict(self._fresh().symbols)
 
     async def prices(self) -> dict[str, Decimal]:
-        return dict(self.engine.prices)
+        return dict(self._fresh().prices)
 
     async def daily_interest_rates(self, isolated_symbol: str | None = None) -> dict[str, Decimal]:
-        return self.engine.daily_rates(_sym(isolated_symbol))
+        return self._fresh().daily_rates(_sym(isolated_symbol))
 
     async def trade_fee(self, symbol: str) -> Decimal:
         """Taker rate (MARKET fills); resting LIMIT fills pay `maker_fee`. Taken from the received asset."""
-        self.engine._symbol(symbol)
+        self._fresh()._symbol(symbol)
         return self.config.taker_fee
 
     # ------------------------------------------------------------------ accounts
 
     async def account(self, isolated_symbol: str | None = None) -> AccountSnapshot:
-        return self.engine.snapshot(_sym(isolated_symbol))
+        return self._fresh().snapshot(_sym(isolated_symbol))
 
     def account_now(self, isolated_symbol: str | None = None) -> AccountSnapshot:
         """Synchronous `account()` (for code that cannot await)."""
-        return self.engine.snapshot(_sym(isolated_symbol))
+        return self._fresh().snapshot(_sym(isolated_symbol))
 
     async def isolated_symbols(self) -> list[str]:
-        return self.engine.isolated_symbols()
+        return self._fresh().isolated_symbols()
 
     async def spot_balances(self) -> dict[str, Decimal]:
-        return self.engine.spot_balances()
+        return self._fresh().spot_balances()
 
     async def max_borrowable(self, asset: str, isolated_symbol: str | None = None) -> Decimal:
-        core = self.engine
+        core = self._fresh()
         return core.max_borrowable(core.account_key(_sym(isolated_symbol)), asset.upper())
 
     async def max_transferable(self, asset: str, isolated_symbol: str | None = None) -> Decimal:
-        core = self.engine
+        core = self._fresh()
         return core.max_transferable(core.account_key(_sym(isolated_symbol)), asset.upper())
 
     # ------------------------------------------------------------------ borrow / repay / transfer
@@ -273,7 +324,7 @@ class PaperExchange:
         """Newest first; `isolated_symbol=None` means the cross account (as Binance)."""
         iso, want = _sym(isolated_symbol), LoanType(type)
         asset = _sym(asset)
-        rows = [r for r in self.engine.loans.values()
+        rows = [r for r in self._fresh().loans.values()
                 if r.type == want and r.isolated_symbol == iso and (asset is None or r.asset == asset)
                 and (tx_id is None or r.tx_id == tx_id) and _in_range(r.time_ms, start, end)]
         rows.sort(key=lambda r: (r.time_ms, r.tx_id), reverse=True)
@@ -285,7 +336,7 @@ class PaperExchange:
     ) -> list[InterestRecord]:
         """Newest first; `isolated_symbol=None` means the cross account (as Binance)."""
         iso, asset = _sym(isolated_symbol), _sym(asset)
-        rows = [r for r in self.engine.interest
+        rows = [r for r in self._fresh().interest
                 if r.isolated_symbol == iso and (asset is None or r.asset == asset)
                 and _in_range(r.time_ms, start, end)]
         rows.sort(key=lambda r: (r.time_ms, r.tx_id), reverse=True)
@@ -297,8 +348,9 @@ class PaperExchange:
     ) -> list[LiquidationRecord]:
         """Newest first; `isolated_symbol=None` means the cross account."""
         iso = _sym(isolated_symbol)
-        key = self.engine.account_key(iso)
-        rows = [r for r in self.engine.liquidations if r.account == key and _in_range(r.time_ms, start, end)]
+        ledger = self._fresh()
+        key = ledger.account_key(iso)
+        rows = [r for r in ledger.liquidations if r.account == key and _in_range(r.time_ms, start, end)]
         rows.sort(key=lambda r: (r.time_ms, r.order_id), reverse=True)
         return [r.to_record() for r in rows]
 
@@ -308,7 +360,7 @@ class PaperExchange:
     ) -> list[TransferRecord]:
         """Newest first; `account` matches either side (SPOT, CROSS, ISOLATED:<symbol>)."""
         asset, account = _sym(asset), _sym(account)
-        rows = [r for r in self.engine.transfers
+        rows = [r for r in self._fresh().transfers
                 if (asset is None or r.asset == asset) and (account is None or account in (r.from_account,
                                                                                          r.to_account))
                 and _in_range(r.time_ms, start, end)]
@@ -360,19 +412,21 @@ class PaperExchange:
 
     async def get_order(self, symbol: str, *, order_id: int | None = None,
                         client_order_id: str | None = None, isolated: bool = False) -> Order:
-        return self.engine.get_order(symbol.upper(), order_id, client_order_id, isolated).to_order()
+        return self._fresh().get_order(symbol.upper(), order_id, client_order_id, isolated).to_order()
 
     async def get_order_list(self, symbol: str, *, order_list_id: int | None = None,
                              list_client_order_id: str | None = None, isolated: bool = False) -> OrderList:
-        olist = self.engine.get_order_list(symbol.upper(), order_list_id, list_client_order_id, isolated)
-        return olist.to_order_list(self.engine.orders)
+        ledger = self._fresh()
+        olist = ledger.get_order_list(symbol.upper(), order_list_id, list_client_order_id, isolated)
+        return olist.to_order_list(ledger.orders)
 
     async def open_orders(self, symbol: str | None = None, isolated: bool = False) -> list[Order]:
-        return [o.to_order() for o in self.engine.open_orders(_sym(symbol), isolated)]
+        return [o.to_order() for o in self._fresh().open_orders(_sym(symbol), isolated)]
 
     async def all_orders(self, symbol: str, isolated: bool = False) -> list[Order]:
-        sym = self.engine._symbol(symbol).symbol
-        return [o.to_order() for _, o in sorted(self.engine.orders.items())
+        ledger = self._fresh()
+        sym = ledger._symbol(symbol).symbol
+        return [o.to_order() for _, o in sorted(ledger.orders.items())
                 if o.symbol == sym and o.isolated == isolated]
 
     # ------------------------------------------------------------------ drills

@@ -99,13 +99,34 @@ class PaperStore:
 
     # ------------------------------------------------------------------ write
 
-    def write(self, core: PaperEngine, journal: Journal, *, everything: bool = False) -> None:
-        """Persist what `journal` says changed (or everything), in one transaction."""
-        with self.engine.begin() as conn:
-            self._write(conn, core, journal, everything)
+    def write(self, core: PaperEngine, journal: Journal, *, revision: int, everything: bool = False,
+              conn: Connection | None = None) -> None:
+        """Persist what `journal` says changed (or everything), in one transaction (or in `conn`'s),
+        and record the ledger's new `revision`."""
+        if conn is None:
+            with self.engine.begin() as own:
+                self._write(own, core, journal, everything, revision)
+            return
+        self._write(conn, core, journal, everything, revision)
 
-    def _write(self, conn: Connection, core: PaperEngine, journal: Journal, everything: bool) -> None:
-        _upsert(conn, T_STATE, [self._state_row(core)])
+    def revision(self) -> int | None:
+        """The ledger's revision in the database (None before it was seeded): one cheap read."""
+        with self.engine.connect() as conn:
+            value = conn.execute(sa.select(T_STATE.c.revision).where(T_STATE.c.id == STATE_ID)).scalar()
+        return None if value is None else int(value)
+
+    @staticmethod
+    def lock(conn: Connection) -> int | None:
+        """Inside a write transaction: lock the ledger and return its revision (None before seeding)."""
+        stmt = sa.select(T_STATE.c.revision).where(T_STATE.c.id == STATE_ID)
+        if conn.dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        value = conn.execute(stmt).scalar()
+        return None if value is None else int(value)
+
+    def _write(self, conn: Connection, core: PaperEngine, journal: Journal, everything: bool,
+               revision: int) -> None:
+        _upsert(conn, T_STATE, [{**self._state_row(core), "revision": revision}])
         if everything:
             accounts = list(core.accounts)
             balances = [(SPOT, a) for a in core.spot.balances] + [
@@ -223,15 +244,17 @@ class PaperStore:
 
     # ------------------------------------------------------------------ load
 
-    def load(self, core: PaperEngine) -> bool:
-        """Fill a fresh engine from the database; False when there is no saved state yet."""
-        with self.engine.connect() as conn:
-            state = conn.execute(sa.select(T_STATE).where(T_STATE.c.id == STATE_ID)).mappings().first()
-            if state is None:
-                return False
-            self._load(conn, core, state)
+    def load(self, core: PaperEngine, conn: Connection | None = None) -> int | None:
+        """Fill a fresh engine from the database; its revision, or None when there is no saved state."""
+        if conn is None:
+            with self.engine.connect() as own:
+                return self.load(core, own)
+        state = conn.execute(sa.select(T_STATE).where(T_STATE.c.id == STATE_ID)).mappings().first()
+        if state is None:
+            return None
+        self._load(conn, core, state)
         core.adopt_config()
-        return True
+        return int(state["revision"])
 
     def _load(self, conn: Connection, core: PaperEngine, state: Any) -> None:
         doc = json.loads(state["doc"])

@@ -43,6 +43,7 @@ class PaperState(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=32)
     clock: datetime = Field(sa_column=_time())
     doc: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    revision: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False, server_default="0"))
 
 
 class PaperAccount(SQLModel, table=True):

@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,7 +66,6 @@ log = logging.getLogger(__name__)
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-MENU_REFRESH_COMMANDS = ("grant", "revoke")
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 COMMANDS = filters.COMMAND & (filters.UpdateType.MESSAGE | filters.UpdateType.EDITED_MESSAGE)
 
@@ -115,6 +115,7 @@ class TelegramBot:
         self._scoped_chats: set[int] = set()
         self._runner: web.AppRunner | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._unwatch_members: Callable[[], None] | None = None
         self.app.add_handler(MessageHandler(COMMANDS, self.on_command))
         self.app.add_handler(CallbackQueryHandler(self.on_press))
         self.app.add_error_handler(self.on_error)
@@ -134,6 +135,7 @@ class TelegramBot:
             else:
                 await self._start_webhook(self.webhook)
             await self.app.start()
+            self._unwatch_members = self.core.members.on_change(lambda: self._background(self.sync_commands()))
             self.core.notifier.register(self.transport)
         except BaseException:
             await self._shutdown()
@@ -142,6 +144,9 @@ class TelegramBot:
     async def stop(self) -> None:
         if self.core.notifier.transports.get(self.transport.platform) is self.transport:
             self.core.notifier.unregister(self.transport.platform)
+        if self._unwatch_members is not None:
+            self._unwatch_members()
+            self._unwatch_members = None
         await self._shutdown()
 
     async def _shutdown(self) -> None:
@@ -209,9 +214,6 @@ class TelegramBot:
             log.info("update %s was delivered again; already answered", update.update_id)
             return
         await self.send_reply(message, reply)
-        spec = lookup(name)
-        if spec is not None and spec.name in MENU_REFRESH_COMMANDS and reply.severity is Severity.SUCCESS:
-            self._background(self.sync_commands())
 
     async def send_reply(self, to: Message, reply: Reply) -> None:
         """Reply in the same chat (and forum topic); in groups, quote the command it answers."""

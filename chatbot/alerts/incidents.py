@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import IntEnum
 
@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 
 from chatbot.alerts.tables import AlertIncident
 from chatbot.margin import Band, Thresholds, band_for
-from chatbot.money import q8
+from chatbot.money import is_whole_number, q8
 from chatbot.store.db import session_scope
 
 
@@ -48,6 +48,10 @@ class Rules:
     escalate_after: timedelta
 
 
+MARGIN = "margin"  # an episode of a low margin level
+LIQUIDATION = "liquidation"  # the exchange liquidated (part of) an account
+
+
 @dataclass(frozen=True)
 class Incident:
     id: int | None
@@ -55,17 +59,19 @@ class Incident:
     band: AlertBand
     nonce: str
     opened_at: datetime
-    last_notified_at: datetime
+    last_notified_at: datetime | None  # None until a notification reached someone
     last_level: Decimal
-    notifications: int = 1
+    notifications: int = 1  # notifications delivered
     acknowledged_by: str | None = None
     escalated_at: datetime | None = None
     resolved_at: datetime | None = None
+    kind: str = MARGIN
+    detail: str = ""
 
 
 @dataclass(frozen=True)
 class Decision:
-    kind: str | None  # fire | worse | repeat | escalate | resolve | None (nothing to say)
+    kind: str | None  # fire | worse | repeat | escalate | resolve | drop | None (nothing to say)
     incident: Incident | None
 
 
@@ -77,7 +83,12 @@ def decide(current: Incident | None, account: str, level: Decimal, t: Thresholds
             return Decision(None, None)
         return Decision("fire", Incident(None, account, band, secrets.token_urlsafe(12), now, now, level))
     if level > rules.warn_level + rules.hysteresis:
+        if current.last_notified_at is None:  # nobody ever heard of it: close it without a "back to normal"
+            return Decision("drop", replace(current, resolved_at=now, last_level=level))
         return Decision("resolve", replace(current, resolved_at=now, last_level=level))
+    if current.last_notified_at is None:  # the first notification never arrived: try again
+        return Decision("fire", replace(current, band=max(band, current.band), last_notified_at=now, last_level=level,
+                                        notifications=current.notifications + 1))
     if band > current.band:
         return Decision("worse", replace(current, band=band, last_notified_at=now, last_level=level,
                                          notifications=current.notifications + 1))
@@ -98,19 +109,22 @@ class IncidentStore:
     @staticmethod
     def _of(row: AlertIncident) -> Incident:
         return Incident(row.id, row.account, AlertBand[row.band], row.nonce, row.opened_at, row.last_notified_at,
-                        row.last_level, row.notifications, row.acknowledged_by, row.escalated_at, row.resolved_at)
+                        row.last_level, row.notifications, row.acknowledged_by, row.escalated_at, row.resolved_at,
+                        row.kind, row.detail)
 
-    def open_for(self, account: str) -> Incident | None:
+    def open_for(self, account: str, kind: str = MARGIN) -> Incident | None:
         with session_scope(self.engine) as s:
-            row = s.execute(select(AlertIncident).where(AlertIncident.account == account,
-                                                        AlertIncident.resolved_at.is_(None))).scalars().first()  # type: ignore[union-attr]
+            row = s.execute(select(AlertIncident).where(
+                AlertIncident.account == account, AlertIncident.kind == kind,
+                AlertIncident.resolved_at.is_(None))).scalars().first()  # type: ignore[union-attr]
             return self._of(row) if row else None
 
-    def all_open(self) -> list[Incident]:
+    def all_open(self, kind: str | None = MARGIN) -> list[Incident]:
         with session_scope(self.engine) as s:
-            rows = s.execute(select(AlertIncident).where(AlertIncident.resolved_at.is_(None))  # type: ignore[union-attr]
-                             .order_by(AlertIncident.id)).scalars()
-            return [self._of(r) for r in rows]
+            stmt = select(AlertIncident).where(AlertIncident.resolved_at.is_(None))  # type: ignore[union-attr]
+            if kind is not None:
+                stmt = stmt.where(AlertIncident.kind == kind)
+            return [self._of(r) for r in s.execute(stmt.order_by(AlertIncident.id)).scalars()]
 
     def history(self) -> list[Incident]:
         with session_scope(self.engine) as s:
@@ -120,10 +134,10 @@ class IncidentStore:
         with session_scope(self.engine) as s:
             row = s.get(AlertIncident, incident.id) if incident.id else None
             if row is None:
-                row = AlertIncident(account=incident.account, band=incident.band.name, nonce=incident.nonce,
-                                    opened_at=incident.opened_at, last_notified_at=incident.last_notified_at,
-                                    last_level=q8(incident.last_level))
-            row.band, row.last_notified_at = incident.band.name, incident.last_notified_at
+                row = AlertIncident(account=incident.account, kind=incident.kind, band=incident.band.name,
+                                    nonce=incident.nonce, opened_at=incident.opened_at,
+                                    last_notified_at=incident.last_notified_at, last_level=q8(incident.last_level))
+            row.band, row.last_notified_at, row.detail = incident.band.name, incident.last_notified_at, incident.detail
             row.last_level, row.notifications = q8(incident.last_level), incident.notifications
             row.acknowledged_by, row.escalated_at = incident.acknowledged_by, incident.escalated_at
             row.resolved_at = incident.resolved_at
@@ -134,7 +148,7 @@ class IncidentStore:
     def acknowledge(self, nonce_or_id: str, member: str) -> Incident | None:
         with session_scope(self.engine) as s:
             stmt = select(AlertIncident).where(AlertIncident.resolved_at.is_(None))  # type: ignore[union-attr]
-            if nonce_or_id.isdigit():
+            if is_whole_number(nonce_or_id):
                 stmt = stmt.where(AlertIncident.id == int(nonce_or_id))
             elif nonce_or_id:
                 stmt = stmt.where(AlertIncident.nonce == nonce_or_id)
@@ -143,4 +157,6 @@ class IncidentStore:
                 return None
             if row.acknowledged_by is None:
                 row.acknowledged_by = member
+            if row.kind == LIQUIDATION:  # a liquidation is over once someone has taken it in
+                row.resolved_at = datetime.now(UTC)
             return self._of(row)

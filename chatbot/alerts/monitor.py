@@ -3,22 +3,31 @@
 Runs on a schedule (every `monitor_interval_seconds`) and immediately on every exchange event
 (paper price ticks, fills, liquidations). Each alert says where the account stands, what price
 move reaches the next bar and liquidation, the biggest liabilities, and the quickest ways back.
+An incident counts only notifications that reached someone: with no margin channel (or none
+reachable) it goes to the admins by DM, and one nobody heard is tried again at the next check.
+Liquidations are incidents of their own (`chatbot.alerts.liquidations`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
-from chatbot.alerts.incidents import AlertBand, Decision, Incident, IncidentStore, Rules, decide
+from sqlalchemy.exc import IntegrityError
+
+from chatbot.alerts.incidents import LIQUIDATION, AlertBand, Decision, Incident, IncidentStore, Rules, decide
+from chatbot.alerts.liquidations import LiquidationWatch
+from chatbot.commands.registry import button_token
 from chatbot.commands.views import account_name, distance_lines, fmt_level
 from chatbot.config import AlertsConfig
 from chatbot.exchange import AccountSnapshot, Exchange, ExchangeEvent
 from chatbot.money import fmt, fmt_amount
 from chatbot.notify import Notifier
 from chatbot.replies import Action, ActionStyle, Notice, Reply, Severity
+from chatbot.store.audit import AuditLog
 from chatbot.store.members import MemberStore
 
 log = logging.getLogger(__name__)
@@ -83,20 +92,24 @@ def alert_reply(kind: str, incident: Incident, snap: AccountSnapshot, cfg: Alert
     if kind == "escalate":
         lines = (f"Nobody acknowledged incident #{incident.id} for {cfg.escalate_after_seconds // 60} min.",)
     actions = () if incident.acknowledged_by else (
-        Action("Acknowledge", f"ak:{incident.nonce}", f"/ack {incident.id}", ActionStyle.PRIMARY),)
+        Action("Acknowledge", button_token("ack", incident.nonce), f"/ack {incident.id}", ActionStyle.PRIMARY),)
     return Reply(title=f"{prefix}{LABEL[incident.band]} — {name} margin level {level}", fields=tuple(fields),
                  lines=lines, severity=SEVERITY[incident.band], actions=actions, ref=f"incident:{incident.id}")
 
 
 class MarginMonitor:
+    """Watches every margin account; every incident reaches a person or is tried again."""
+
     def __init__(self, exchange: Exchange, incidents: IncidentStore, notifier: Notifier, members: MemberStore,
-                 cfg: AlertsConfig) -> None:
+                 cfg: AlertsConfig, audit: AuditLog) -> None:
         self.exchange = exchange
         self.incidents = incidents
         self.notifier = notifier
         self.members = members
         self.cfg = cfg
+        self.audit = audit
         self.rules = rules_of(cfg)
+        self.liquidations = LiquidationWatch(exchange, incidents, audit, members)
         self._lock = asyncio.Lock()
 
     async def accounts(self) -> list[str | None]:
@@ -107,33 +120,56 @@ class MarginMonitor:
             open_by_account = {i.account: i for i in self.incidents.all_open()}
             notices = []
             for symbol in await self.accounts():
+                notices += await self.liquidations.check(symbol, self._deliver)
                 notice = await self._check(symbol, open_by_account.get(account_key(symbol)))
                 if notice:
                     notices.append(notice)
+            notices += await self.liquidations.repeat(self.rules.repeat_interval, await self.exchange.now(),
+                                                     self._deliver)
             return notices
 
     async def check(self, isolated_symbol: str | None) -> Notice | None:
         async with self._lock:
+            await self.liquidations.check(isolated_symbol, self._deliver)
             return await self._check(isolated_symbol, self.incidents.open_for(account_key(isolated_symbol)))
 
     async def _check(self, symbol: str | None, current: Incident | None) -> Notice | None:
         snap = await self.exchange.account(symbol)
-        decision: Decision = decide(current, account_key(symbol), snap.margin_level, snap.thresholds, self.rules,
-                                    await self.exchange.now())
-        if decision.kind is None or decision.incident is None:
+        now = await self.exchange.now()
+        decision: Decision = decide(current, account_key(symbol), snap.margin_level, snap.thresholds, self.rules, now)
+        if decision.incident is None:
             return None
-        incident = self.incidents.save(decision.incident)
+        if decision.kind is None or decision.kind == "drop":
+            self.incidents.save(decision.incident)
+            return None
+        if current is None:  # open it first (quietly), so its Acknowledge button has an id
+            try:
+                current = self.incidents.save(replace(decision.incident, last_notified_at=None, notifications=0))
+            except IntegrityError:  # another process opened it a moment ago
+                return None
+        incident = replace(decision.incident, id=current.id)
         to_members: tuple[str, ...] = ()
-        mentions: tuple[str, ...] = ()
         if decision.kind == "escalate":
-            to_members = mentions = tuple(m.name for m in self.members.admins())
+            to_members = tuple(m.name for m in self.members.admins())
         reply = alert_reply(decision.kind, incident, snap, self.cfg)
-        if mentions:
-            reply = Reply(**{**reply.__dict__, "mentions": mentions})
+        if to_members:
+            reply = replace(reply, mentions=to_members)
         notice = Notice("margin", reply, to_members=to_members, key=f"incident:{incident.id}",
                         data={"event": decision.kind, "account": incident.account, "band": incident.band.name})
-        await self.notifier.publish(notice)
+        if await self._deliver(notice):
+            self.incidents.save(incident)
+        else:  # nobody got it: keep what was true before, so the next check tries again
+            self.incidents.save(replace(current, last_level=snap.margin_level))
         return notice
+
+    async def _deliver(self, notice: Notice) -> int:
+        """Publish; a margin notice that reached nobody (no channel, or every channel failed) goes to the
+        admins by DM. Returns how many deliveries happened."""
+        delivered = await self.notifier.publish(notice)
+        admins = tuple(m.name for m in self.members.admins())
+        if delivered == 0 and set(notice.to_members) != set(admins):
+            delivered = await self.notifier.publish(replace(notice, to_members=admins, to_channels=False))
+        return delivered
 
     async def on_event(self, event: ExchangeEvent) -> None:
         """Exchange listener: re-check the account an event touched, right away."""
@@ -160,8 +196,18 @@ class MarginMonitor:
             return None
         notice = Notice("margin", Reply(title="At start-up, accounts in danger:", lines=tuple(lines),
                                         severity=Severity.WARNING), data={"event": "startup"})
-        await self.notifier.publish(notice)
+        await self._deliver(notice)
         return notice
+
+    def open_summary(self) -> list[str]:
+        """One line per open incident (for `chatbot jobs run margin-monitor --once`)."""
+        lines = []
+        for i in self.incidents.all_open(kind=None):
+            heard = f"notified {i.notifications}×" if i.notifications else "NOT delivered to anyone yet"
+            ack = f"acknowledged by {i.acknowledged_by}" if i.acknowledged_by else "unacknowledged"
+            what = f"LIQUIDATION ({i.detail})" if i.kind == LIQUIDATION else f"{LABEL[i.band]}, level {i.last_level}"
+            lines.append(f"#{i.id} {i.account}: {what}; opened {i.opened_at:%Y-%m-%d %H:%M} UTC; {heard}; {ack}")
+        return lines
 
     def acknowledge(self, ident: str, member: str) -> Incident | None:
         return self.incidents.acknowledge(ident, member)

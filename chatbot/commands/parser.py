@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from chatbot.commands.registry import ArgKind, ArgSpec, CommandSpec, lookup
 from chatbot.exchange import SymbolInfo
-from chatbot.money import AmountError, decimals_of, parse_decimal
+from chatbot.money import AmountError, decimals_of, is_whole_number, parse_decimal
 
 ASSET_DECIMALS = 8  # Binance's precision for margin assets
 MAX_DAYS = 90
@@ -114,9 +114,9 @@ def _looks_like(arg: ArgSpec, token: str, market: Market) -> bool:
     if arg.kind is ArgKind.SYMBOL:
         return up in market.symbols or (len(up) > 5 and _TICKER.match(up) is not None)
     if arg.kind is ArgKind.ASSET:
-        return not token[:1].isdigit()
+        return not token[:1].isdecimal()
     if arg.kind is ArgKind.DAYS:
-        return token.isdigit()
+        return is_whole_number(token)
     return True
 
 
@@ -145,7 +145,7 @@ def _convert(arg: ArgSpec, token: str, market: Market, bound: dict[str, object])
             raise _ArgError(f"{arg.name.upper()} {token} is too large.")
         return value
     if kind is ArgKind.DAYS:
-        if not token.isdigit() or not 1 <= int(token) <= MAX_DAYS:
+        if not is_whole_number(token) or not 1 <= int(token) <= MAX_DAYS:
             raise _ArgError(f"DAYS must be a whole number from 1 to {MAX_DAYS}.")
         return int(token)
     if kind is ArgKind.DURATION:

@@ -1,16 +1,23 @@
 """The command registry: the one source of truth for every desk command.
 
 Each `CommandSpec` says what the command is called, its arguments, who may run it, whether it
-changes the account (and so needs a confirmation), and its help. The parser, `/help`, Telegram's
-command menus and Discord's slash-command tree are all generated from `REGISTRY`.
+changes the exchange account (and so needs a confirmation) or the desk (and so must come fresh
+from its sender), which button code presses it, and its help. The parser, `/help`, Telegram's
+command menus and Discord's slash-command tree are generated from `REGISTRY`, and every handler
+is bound to its spec here (`bind`), never found by a naming convention.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
-from chatbot.config import ROLE_RANK
+from chatbot.config import KINDS, ROLE_RANK, ROLES, Role
+
+if TYPE_CHECKING:
+    from chatbot.replies import Reply
 
 
 class ArgKind(StrEnum):
@@ -39,12 +46,14 @@ class ArgSpec:
 class CommandSpec:
     name: str
     summary: str
-    role: str  # minimum role: viewer | trader | admin ("requester" commands are trader+viewer)
+    role: Role  # minimum role: viewer | trader | admin
     args: tuple[ArgSpec, ...] = ()
     example: str = ""
     aliases: tuple[str, ...] = ()
     mutating: bool = False  # changes the exchange account: needs a confirmation
     increases_risk: bool = False  # blocked by /halt, subject to approval policy
+    changes_desk: bool = False  # changes desk state (an answer, membership, the kill switch …)
+    button: str | None = None  # the code a button token starts with ("cf:<nonce>")
     paper_only: bool = False
     console_only: bool = False
 
@@ -55,6 +64,11 @@ class CommandSpec:
             token = a.name.upper() if a.kind is not ArgKind.FLAG else a.name
             parts.append(token if a.required else f"[{token}]")
         return " ".join(parts)
+
+    @property
+    def acts(self) -> bool:
+        """Changes something: must come fresh from its sender (not edited, forwarded or stale)."""
+        return self.mutating or self.changes_desk
 
     def allows(self, role: str) -> bool:
         return ROLE_RANK.get(role, 0) >= ROLE_RANK[self.role]
@@ -67,57 +81,75 @@ _SPECS: tuple[CommandSpec, ...] = (
     CommandSpec("status", "Margin level, band, distance to margin call and liquidation, balances", "viewer",
                 (A("symbol", K.SYMBOL, False, "isolated account to show"),), "/status  or  /status BTCUSDT"),
     CommandSpec("borrow", "Borrow an asset into cross (or a pair's isolated account)", "trader",
-                (A("asset", K.ASSET), A("amount", K.AMOUNT), A("symbol", K.SYMBOL, False)),
+                (A("asset", K.ASSET, help="asset to borrow"), A("amount", K.AMOUNT, help="how much"),
+                 A("symbol", K.SYMBOL, False, "isolated account (default: cross)")),
                 "/borrow USDT 1000", mutating=True, increases_risk=True),
     CommandSpec("repay", "Repay a loan, interest first", "trader",
-                (A("asset", K.ASSET), A("amount", K.AMOUNT_OR_ALL), A("symbol", K.SYMBOL, False)),
+                (A("asset", K.ASSET, help="asset to repay"), A("amount", K.AMOUNT_OR_ALL, help="how much, or all"),
+                 A("symbol", K.SYMBOL, False, "isolated account (default: cross)")),
                 "/repay USDT all", mutating=True),
     CommandSpec("long", "Buy on margin, borrowing the quote shortfall", "trader",
-                (A("symbol", K.SYMBOL), A("qty", K.AMOUNT), A("isolated", K.FLAG, False)),
+                (A("symbol", K.SYMBOL, help="pair to buy"), A("qty", K.AMOUNT, help="base quantity"),
+                 A("isolated", K.FLAG, False, "trade in the pair's isolated account")),
                 "/long BTCUSDT 0.1", mutating=True, increases_risk=True),
     CommandSpec("short", "Borrow the base asset and sell it", "trader",
-                (A("symbol", K.SYMBOL), A("qty", K.AMOUNT), A("isolated", K.FLAG, False)),
+                (A("symbol", K.SYMBOL, help="pair to sell"), A("qty", K.AMOUNT, help="base quantity"),
+                 A("isolated", K.FLAG, False, "trade in the pair's isolated account")),
                 "/short BTCUSDT 0.1", mutating=True, increases_risk=True),
     CommandSpec("close", "Buy back or sell out a position and repay its loan and interest", "trader",
-                (A("symbol", K.SYMBOL), A("isolated", K.FLAG, False)), "/close BTCUSDT", mutating=True),
+                (A("symbol", K.SYMBOL, help="pair to close"),
+                 A("isolated", K.FLAG, False, "close the pair's isolated account")), "/close BTCUSDT", mutating=True),
     CommandSpec("interest", "Accrued interest, history, hourly and daily cost, next 24 h", "viewer",
-                (A("asset", K.ASSET, False), A("days", K.DAYS, False)), "/interest BTC 7"),
+                (A("asset", K.ASSET, False, "one asset"), A("days", K.DAYS, False, "history window, 1-90")),
+                "/interest BTC 7"),
     CommandSpec("confirm", "Confirm your pending request (newest if no id)", "viewer",
-                (A("id", K.WORD, False),), "/confirm 7f3a"),
+                (A("id", K.WORD, False, "the prompt's id"),), "/confirm 7f3a", changes_desk=True, button="cf"),
     CommandSpec("cancel", "Cancel your pending request (newest if no id)", "viewer",
-                (A("id", K.WORD, False),), "/cancel 7f3a"),
+                (A("id", K.WORD, False, "the prompt's id"),), "/cancel 7f3a", changes_desk=True, button="cx"),
     CommandSpec("approve", "Approve a request waiting for an admin (oldest if no id)", "admin",
-                (A("id", K.WORD, False),), "/approve 7f3a"),
+                (A("id", K.WORD, False, "the request's id"),), "/approve 7f3a", changes_desk=True, button="ap"),
     CommandSpec("reject", "Reject a request waiting for an admin", "admin",
-                (A("id", K.WORD, False), A("reason", K.TEXT, False)), "/reject 7f3a too large"),
-    CommandSpec("pending", "Requests waiting for confirmation or approval", "viewer", (), "/pending"),
+                (A("id", K.WORD, False, "the request's id"), A("reason", K.TEXT, False, "why")),
+                "/reject 7f3a too large", changes_desk=True, button="rj"),
+    CommandSpec("pending", "Requests waiting for confirmation or approval, or executing", "viewer", (), "/pending"),
     CommandSpec("halt", "Kill switch: block every leverage-increasing action", "admin",
-                (A("reason", K.TEXT, False),), "/halt BTC flash crash"),
-    CommandSpec("resume", "Lift the kill switch (a second admin must approve)", "admin", (), "/resume"),
+                (A("reason", K.TEXT, False, "why"),), "/halt BTC flash crash", changes_desk=True),
+    CommandSpec("resume", "Lift the kill switch (a second admin must approve)", "admin", (), "/resume",
+                changes_desk=True),
     CommandSpec("members", "Desk members and their roles", "admin", (), "/members"),
-    CommandSpec("grant", "Add a member or change a role", "admin",
-                (A("name", K.WORD), A("role", K.WORD, choices=("viewer", "trader", "admin")),
+    CommandSpec("grant", "Add a member or change a role (raising access needs a second admin)", "admin",
+                (A("name", K.WORD, help="member name"), A("role", K.WORD, choices=ROLES, help="new role"),
                  A("id", K.WORD, False, "telegram:ID or discord:ID")),
-                "/grant bob trader telegram:1234"),
-    CommandSpec("revoke", "Remove a member added from chat", "admin", (A("name", K.WORD),), "/revoke bob"),
+                "/grant bob trader telegram:1234", changes_desk=True),
+    CommandSpec("revoke", "Remove a member added from chat (their open requests end)", "admin",
+                (A("name", K.WORD, help="member name"),), "/revoke bob", changes_desk=True),
+    CommandSpec("policy", "The desk's approval bars, limits and prompt lifetimes", "viewer", (), "/policy"),
+    CommandSpec("setpolicy", "Change a policy value (a second admin must approve)", "admin",
+                (A("key", K.WORD, help="policy key, see /policy"), A("value", K.WORD, help="new value")),
+                "/setpolicy approval_notional_usdt 25000", changes_desk=True),
     CommandSpec("price", "Drill: set a paper price", "admin",
-                (A("symbol", K.SYMBOL), A("price", K.PRICE)), "/price BTCUSDT 26000", paper_only=True),
+                (A("symbol", K.SYMBOL, help="pair"), A("price", K.PRICE, help="new price")), "/price BTCUSDT 26000",
+                paper_only=True, changes_desk=True),
     CommandSpec("clock", "Drill: advance the paper clock", "admin",
-                (A("duration", K.DURATION),), "/clock 24h", paper_only=True),
+                (A("duration", K.DURATION, help="e.g. 90m, 24h, 2d"),), "/clock 24h", paper_only=True,
+                changes_desk=True),
     CommandSpec("ack", "Acknowledge a margin incident (stops escalation)", "trader",
-                (A("id", K.WORD, False),), "/ack 3"),
+                (A("id", K.WORD, False, "incident number"),), "/ack 3", changes_desk=True, button="ak"),
     CommandSpec("subscribe", "Subscribe this channel to a kind of alert", "admin",
-                (A("kind", K.WORD, choices=("margin", "interest", "approvals", "system")),
-                 A("mode", K.WORD, False, choices=("on", "silent"))), "/subscribe margin"),
+                (A("kind", K.WORD, choices=KINDS, help="alert kind"),
+                 A("mode", K.WORD, False, choices=("on", "silent"), help="on or silent")), "/subscribe margin",
+                changes_desk=True),
     CommandSpec("unsubscribe", "Stop a kind of alert in this channel", "admin",
-                (A("kind", K.WORD, choices=("margin", "interest", "approvals", "system")),), "/unsubscribe interest"),
-    CommandSpec("help", "What you can do here", "viewer", (A("command", K.WORD, False),), "/help borrow"),
-    CommandSpec("as", "Console only: act as another desk member", "viewer", (A("name", K.WORD),),
+                (A("kind", K.WORD, choices=KINDS, help="alert kind"),), "/unsubscribe interest", changes_desk=True),
+    CommandSpec("help", "What you can do here", "viewer", (A("command", K.WORD, False, "one command"),),
+                "/help borrow"),
+    CommandSpec("as", "Console only: act as another desk member", "viewer", (A("name", K.WORD, help="member"),),
                 "/as bob", console_only=True),
 )
 
 REGISTRY: dict[str, CommandSpec] = {spec.name: spec for spec in _SPECS}
 ALIASES: dict[str, str] = {alias: spec.name for spec in _SPECS for alias in spec.aliases}
+BUTTONS: dict[str, CommandSpec] = {spec.button: spec for spec in _SPECS if spec.button}
 
 
 def lookup(name: str) -> CommandSpec | None:
@@ -133,3 +165,44 @@ def visible_to(role: str, *, platform: str = "console", paper: bool = True) -> l
         and (platform == "console" or not spec.console_only)
         and (paper or not spec.paper_only)
     ]
+
+
+# ---------------------------------------------------------------------------- buttons
+
+
+def button_token(command: str, nonce: str) -> str:
+    """The opaque token a button carries for `command` (≤ 64 bytes: fits Telegram's callback data)."""
+    code = REGISTRY[command].button
+    assert code is not None, f"/{command} has no button"
+    return f"{code}:{nonce}"
+
+
+def read_token(token: str) -> tuple[CommandSpec, str] | None:
+    """The command a button token presses and the nonce it carries, or None for a foreign token."""
+    code, sep, nonce = token.partition(":")
+    spec = BUTTONS.get(code)
+    if spec is None or not sep or not nonce or len(token) > 64:
+        return None
+    return spec, nonce
+
+
+# ---------------------------------------------------------------------------- handlers
+
+Handler = Callable[[Any, Any], Awaitable["Reply"]]
+"""`async def handler(services, call) -> Reply` (types in `chatbot.services`)."""
+
+HANDLERS: dict[str, Handler] = {}
+
+
+def bind(name: str) -> Callable[[Handler], Handler]:
+    """Bind a handler to the registry's command `name` (once)."""
+    if name not in REGISTRY:
+        raise KeyError(f"/{name} is not in the registry")
+
+    def decorate(handler: Handler) -> Handler:
+        if name in HANDLERS:
+            raise KeyError(f"/{name} already has a handler")
+        HANDLERS[name] = handler
+        return handler
+
+    return decorate

@@ -155,9 +155,11 @@ def pending_reply(items: list[Pending], now: datetime) -> Reply:
     for p in items:
         left = max(0, int((p.expires_at - now).total_seconds()))
         what = p.state.replace("awaiting_", "")
-        rows.append((p.short_id, p.requester, describe(p), what, f"{left}s"))
-    return Reply(title=f"Pending ({len(items)})", table=Table(("Id", "By", "What", "Waiting for", "Expires"),
-                                                               tuple(rows)))
+        rows.append((p.short_id, p.requester, describe(p), what,
+                     "running" if p.state == "executing" else f"{left}s"))
+    notes = tuple(f"[{p.short_id}] {p.note}" for p in items if p.state == "executing" and p.note)
+    return Reply(title=f"Pending ({len(items)})", lines=notes,
+                 table=Table(("Id", "By", "What", "Waiting for", "Expires"), tuple(rows)))
 
 
 def describe(p: Pending) -> str:
@@ -170,7 +172,30 @@ def describe(p: Pending) -> str:
         text = f"{p.command} {a['qty']} {a['symbol']}"
     elif p.command == "close":
         text = f"close {a['symbol']}"
+    elif p.command == "grant":
+        ids = ", ".join(f"{k.removesuffix('_id')}:{v}" for k, v in a.items() if k.endswith("_id") and v)
+        return f"grant {a['name']} {a['role']}" + (f" ({ids})" if ids else "")
+    elif p.command == "setpolicy":
+        return f"set policy {a['key']} = {a['value']}"
     else:
-        text = p.command
+        return p.command
     account = a.get("symbol") if a.get("isolated") or (p.command in ("borrow", "repay") and a.get("symbol")) else None
-    return f"{text} ({account_name(account)})" if p.command not in ("resume",) else text
+    return f"{text} ({account_name(account)})"
+
+
+def exact(p: Pending) -> str:
+    """Every parameter of a request, exactly as it will run."""
+    return f"/{p.command} " + " ".join(f"{k}={v}" for k, v in sorted(p.params.items()) if v not in (None, False, ""))
+
+
+def preview_fields(preview: dict[str, str]) -> list[tuple[str, str]]:
+    """A stored preview, as the approver sees it (what the requester was shown)."""
+    fields = [("Margin level", f"{fmt_level(Decimal(preview['ml_before']))} → {fmt_level(Decimal(preview['ml_after']))}"
+                               f" ({preview['band_after']})"),
+              ("Notional", f"{fmt(Decimal(preview['notional']))} USDT")]
+    if Decimal(preview.get("liquidation_price_after", "0")) > 0 and preview.get("main_asset"):
+        fields.append(("Liquidation price after",
+                       f"{preview['main_asset']} {fmt(Decimal(preview['liquidation_price_after']))}"))
+    if Decimal(preview["leverage_after"]) < Decimal(999):
+        fields.append(("Leverage after", f"{fmt(Decimal(preview['leverage_after']))}x"))
+    return fields

@@ -1,11 +1,13 @@
-"""Pending actions: a leverage change waiting for its requester's confirmation, then an admin's approval.
+"""Pending actions: a change waiting for its requester's confirmation, then an admin's approval.
 
 States: awaiting_confirmation → (cancelled | expired | awaiting_approval | executing);
-awaiting_approval → (rejected | expired | executing); executing → (done | failed).
+awaiting_approval → (rejected | expired | cancelled | executing); executing → (done | failed).
 
 Everything is in the database, so a restart loses nothing and a stale button resolves by token
 lookup. Every transition is a conditional UPDATE on the expected state: of two presses, exactly
-one moves the row, so an action executes once.
+one moves the row, so an action executes once. A pending action is bound to its requester's
+member id (never the name); `owner` is the process executing it and `told_at` says when the
+requester learnt the outcome, so a crash in between is finished and told by the next start.
 """
 
 from __future__ import annotations
@@ -32,11 +34,19 @@ CANCELLED = "cancelled"
 REJECTED = "rejected"
 EXPIRED = "expired"
 OPEN_STATES = (AWAITING_CONFIRMATION, AWAITING_APPROVAL)
+VISIBLE_STATES = (*OPEN_STATES, EXECUTING)
+FINISHED_BY_EXECUTION = (DONE, FAILED)
 
 
 def params_hash(command: str, params: dict[str, Any]) -> str:
     body = json.dumps({"command": command, "params": params}, sort_keys=True, default=str)
     return hashlib.sha256(body.encode()).hexdigest()
+
+
+def fingerprint(command: str, params: dict[str, Any], steps: list[str]) -> str:
+    """A short code for exactly what will run: the command, its parameters and the exchange calls."""
+    body = json.dumps({"command": command, "params": params, "steps": steps}, sort_keys=True, default=str)
+    return hashlib.sha256(body.encode()).hexdigest()[:8]
 
 
 @dataclass(frozen=True)
@@ -45,6 +55,7 @@ class Pending:
     short_id: str
     nonce: str
     requester: str
+    requester_id: int | None
     command: str
     params: dict[str, Any]
     params_hash: str
@@ -53,34 +64,47 @@ class Pending:
     needs_approval: bool
     approval_reasons: str
     approver: str | None
+    approver_id: int | None
     note: str
     origin_platform: str
     origin_chat: str | None
+    owner: str | None
+    told_at: datetime | None
     created_at: datetime
     expires_at: datetime
+    updated_at: datetime
 
     @classmethod
     def of(cls, row: PendingAction) -> Pending:
         assert row.id is not None
-        return cls(row.id, row.short_id, row.nonce, row.requester, row.command, json.loads(row.params_json),
-                   row.params_hash, json.loads(row.preview_json), row.state, row.needs_approval,
-                   row.approval_reasons, row.approver, row.note, row.origin_platform, row.origin_chat,
-                   row.created_at, row.expires_at)
+        return cls(row.id, row.short_id, row.nonce, row.requester, row.requester_id, row.command,
+                   json.loads(row.params_json), row.params_hash, json.loads(row.preview_json), row.state,
+                   row.needs_approval, row.approval_reasons, row.approver, row.approver_id, row.note,
+                   row.origin_platform, row.origin_chat, row.owner, row.told_at, row.created_at, row.expires_at,
+                   row.updated_at)
+
+    @property
+    def fingerprint(self) -> str:
+        return str(self.preview.get("fingerprint", self.params_hash[:8]))
+
+    @property
+    def steps(self) -> list[str]:
+        return list(self.preview.get("steps", []))
 
 
 class PendingStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def create(self, *, requester: str, command: str, params: dict[str, Any], preview: dict[str, Any],
-               needs_approval: bool, reasons: list[str], now: datetime, ttl: timedelta,
+    def create(self, *, requester: str, requester_id: int, command: str, params: dict[str, Any],
+               preview: dict[str, Any], needs_approval: bool, reasons: list[str], now: datetime, ttl: timedelta,
                state: str = AWAITING_CONFIRMATION, origin_platform: str = "console",
                origin_chat: str | None = None) -> Pending:
         with session_scope(self.engine) as s:
             row = PendingAction(
                 short_id=secrets.token_hex(3),
                 nonce=secrets.token_urlsafe(16),
-                requester=requester, command=command,
+                requester=requester, requester_id=requester_id, command=command,
                 params_json=json.dumps(params, sort_keys=True, default=str),
                 params_hash=params_hash(command, params),
                 preview_json=json.dumps(preview, sort_keys=True, default=str),
@@ -108,51 +132,73 @@ class PendingStore:
             row = s.execute(select(PendingAction).where(where)).scalars().first()
             return Pending.of(row) if row else None
 
-    def newest_for(self, requester: str, state: str) -> Pending | None:
+    def _many(self, *where: Any, newest_first: bool = False) -> list[Pending]:
+        order = PendingAction.id.desc() if newest_first else PendingAction.id  # type: ignore[union-attr]
         with session_scope(self.engine) as s:
-            row = s.execute(select(PendingAction)
-                            .where(PendingAction.requester == requester, PendingAction.state == state)
-                            .order_by(PendingAction.id.desc())).scalars().first()  # type: ignore[union-attr]
-            return Pending.of(row) if row else None
+            return [Pending.of(r) for r in s.execute(select(PendingAction).where(*where).order_by(order)).scalars()]
 
-    def oldest_awaiting_approval(self, exclude_requester: str | None = None) -> Pending | None:
-        with session_scope(self.engine) as s:
-            stmt = select(PendingAction).where(PendingAction.state == AWAITING_APPROVAL)
-            if exclude_requester:
-                stmt = stmt.where(PendingAction.requester != exclude_requester)
-            row = s.execute(stmt.order_by(PendingAction.id)).scalars().first()
-            return Pending.of(row) if row else None
+    def newest_for(self, requester_id: int, state: str) -> Pending | None:
+        found = self._many(PendingAction.requester_id == requester_id, PendingAction.state == state,
+                           newest_first=True)
+        return found[0] if found else None
 
-    def open_actions(self, requester: str | None = None) -> list[Pending]:
-        with session_scope(self.engine) as s:
-            stmt = select(PendingAction).where(PendingAction.state.in_(OPEN_STATES))  # type: ignore[attr-defined]
-            if requester is not None:
-                stmt = stmt.where(or_(PendingAction.requester == requester,
-                                      PendingAction.state == AWAITING_APPROVAL))
-            return [Pending.of(r) for r in s.execute(stmt.order_by(PendingAction.id)).scalars()]
+    def awaiting_approval(self) -> list[Pending]:
+        """Oldest first."""
+        return self._many(PendingAction.state == AWAITING_APPROVAL)
 
-    def find_duplicate(self, requester: str, digest: str, since: datetime) -> Pending | None:
+    def open_actions(self, requester_id: int | None = None) -> list[Pending]:
+        """Waiting for an answer: everyone's (admins), or one member's own plus the approval queue."""
+        where: list[Any] = [PendingAction.state.in_(OPEN_STATES)]  # type: ignore[attr-defined]
+        if requester_id is not None:
+            where.append(or_(PendingAction.requester_id == requester_id, PendingAction.state == AWAITING_APPROVAL))
+        return self._many(*where)
+
+    def visible(self, requester_id: int | None = None) -> list[Pending]:
+        """What `/pending` lists: open ones and those executing right now."""
+        where: list[Any] = [PendingAction.state.in_(VISIBLE_STATES)]  # type: ignore[attr-defined]
+        if requester_id is not None:
+            where.append(or_(PendingAction.requester_id == requester_id, PendingAction.state == AWAITING_APPROVAL))
+        return self._many(*where)
+
+    def of_requester(self, requester_id: int, states: tuple[str, ...] = OPEN_STATES) -> list[Pending]:
+        return self._many(PendingAction.requester_id == requester_id,
+                          PendingAction.state.in_(states))  # type: ignore[attr-defined]
+
+    def executing(self) -> list[Pending]:
+        return self._many(PendingAction.state == EXECUTING)
+
+    def untold(self) -> list[Pending]:
+        """Executed (or failed while executing) and the requester has not heard the outcome yet."""
+        return self._many(PendingAction.state.in_(FINISHED_BY_EXECUTION),  # type: ignore[attr-defined]
+                          PendingAction.told_at.is_(None))  # type: ignore[union-attr]
+
+    def find_duplicate(self, requester_id: int, digest: str, since: datetime) -> Pending | None:
         """The same request from the same member a moment ago (a double send): reuse its prompt."""
-        with session_scope(self.engine) as s:
-            row = s.execute(select(PendingAction).where(
-                PendingAction.requester == requester, PendingAction.params_hash == digest,
-                PendingAction.state.in_(OPEN_STATES), PendingAction.created_at >= since,  # type: ignore[attr-defined]
-            ).order_by(PendingAction.id.desc())).scalars().first()  # type: ignore[union-attr]
-            return Pending.of(row) if row else None
+        found = self._many(PendingAction.requester_id == requester_id, PendingAction.params_hash == digest,
+                           PendingAction.state.in_(OPEN_STATES),  # type: ignore[attr-defined]
+                           PendingAction.created_at >= since, newest_first=True)  # type: ignore[operator]
+        return found[0] if found else None
 
     def transition(self, pending_id: int, from_state: str, to_state: str, *, now: datetime,
-                   approver: str | None = None, note: str | None = None,
-                   expires_at: datetime | None = None) -> bool:
+                   approver: str | None = None, approver_id: int | None = None, note: str | None = None,
+                   expires_at: datetime | None = None, owner: str | None = None) -> bool:
         """Move the row only if it is still in `from_state`. True when this call moved it."""
         values: dict[str, Any] = {"state": to_state, "updated_at": now}
         if approver is not None:
-            values["approver"] = approver
+            values["approver"], values["approver_id"] = approver, approver_id
         if note is not None:
             values["note"] = note[:500]
         if expires_at is not None:
             values["expires_at"] = expires_at
+        if owner is not None:
+            values["owner"] = owner
         with session_scope(self.engine) as s:
             result = s.execute(update(PendingAction)
                                .where(PendingAction.id == pending_id, PendingAction.state == from_state)
                                .values(**values))
-            return result.rowcount == 1  # type: ignore[attr-defined]
+            return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+    def mark_told(self, pending_id: int, now: datetime) -> None:
+        with session_scope(self.engine) as s:
+            s.execute(update(PendingAction).where(PendingAction.id == pending_id, PendingAction.told_at.is_(None))  # type: ignore[union-attr]
+                      .values(told_at=now))

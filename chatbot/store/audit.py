@@ -1,13 +1,17 @@
-"""The audit log: append-only and hash-chained, with secrets redacted before they are written.
+"""The audit log: append-only and chained with a keyed hash, with secrets redacted before they are written.
 
 Every request, denial, prompt, confirmation, approval, exchange call and result becomes one row.
-Each row's hash covers its content and the previous row's hash; `prev_hash` is unique, so two
-writers can never fork the chain (the loser retries). `verify()` recomputes the whole chain.
+Each row's hash is an HMAC-SHA256 over its content and the previous row's hash, keyed with a
+secret the database does not hold (`CHATBOT_AUDIT_KEY` or the key file), so someone who can
+write to the database still cannot append, alter or re-chain rows that verify. `prev_hash` is
+unique, so two writers can never fork the chain (the loser retries). `verify()` recomputes the
+whole chain; cutting rows off the end is caught against the anchors (`chatbot.store.anchors`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -43,8 +47,11 @@ def _json(detail: dict[str, Any] | None) -> str:
 
 
 class AuditLog:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, key: bytes) -> None:
+        if len(key) < 16:
+            raise ValueError("the audit key must be at least 16 bytes")
         self.engine = engine
+        self._key = key
         self._head: str | None = None  # last hash this process wrote or read; re-read on conflict
         self._table = AuditEntry.__table__  # type: ignore[attr-defined]
 
@@ -62,7 +69,7 @@ class AuditLog:
         actor = REDACTOR(actor)
         for _ in range(20):
             prev = self._head if self._head is not None else self._read_head()
-            digest = hashlib.sha256(_canonical(at, actor, member, action, outcome, text, prev)).hexdigest()
+            digest = self._digest(_canonical(at, actor, member, action, outcome, text, prev))
             row = {"at": at, "actor": actor, "member": member, "action": action, "outcome": outcome,
                    "detail_json": text, "prev_hash": prev, "hash": digest}
             try:
@@ -75,6 +82,21 @@ class AuditLog:
             return AuditEntry(id=new_id[0] if new_id else None, **row)
         raise RuntimeError("audit log is contended; gave up after 20 attempts")
 
+    def _digest(self, body: bytes) -> str:
+        return hmac.new(self._key, body, hashlib.sha256).hexdigest()
+
+    def head(self) -> tuple[int, str] | None:
+        """The last row's id and hash (what an anchor records), or None for an empty log."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(self._table.c.id, self._table.c.hash)
+                               .order_by(self._table.c.id.desc()).limit(1)).first()
+        return (int(row[0]), str(row[1])) if row else None
+
+    def hash_of(self, row_id: int) -> str | None:
+        with self.engine.connect() as conn:
+            value = conn.execute(sa.select(self._table.c.hash).where(self._table.c.id == row_id)).scalar()
+        return str(value) if value is not None else None
+
     def tail(self, n: int = 20) -> list[AuditEntry]:
         with session_scope(self.engine) as s:
             rows = s.exec(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(n)).all()  # type: ignore[union-attr, call-overload]
@@ -85,8 +107,8 @@ class AuditLog:
         count = 0
         with session_scope(self.engine) as s:
             for (row,) in s.execute(select(AuditEntry).order_by(AuditEntry.id)):  # type: ignore[arg-type]
-                expected = hashlib.sha256(_canonical(row.at, row.actor, row.member, row.action, row.outcome,
-                                                     row.detail_json, prev)).hexdigest()
+                expected = self._digest(_canonical(row.at, row.actor, row.member, row.action, row.outcome,
+                                                   row.detail_json, prev))
                 if row.prev_hash != prev or row.hash != expected:
                     return VerifyResult(False, count, row.id)
                 prev = row.hash

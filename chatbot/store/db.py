@@ -12,8 +12,8 @@ from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy import event, exc
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
@@ -55,3 +55,42 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction that may hold the write lock from its first statement, committed on success.
+
+    On SQLite it starts with `BEGIN IMMEDIATE`: the database's one write lock is taken (waiting up
+    to the busy timeout) before anything is read, so a read-then-write cannot interleave with
+    another process's. On PostgreSQL the caller locks what it reads (`SELECT … FOR UPDATE`).
+    """
+    with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        try:
+            yield conn
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """The database cannot be used right now (down, unreachable, full, read-only, corrupt): not a bug of ours."""
+    if isinstance(error, exc.OperationalError | exc.InterfaceError | exc.InternalError):
+        return True
+    return type(error) is exc.DatabaseError  # e.g. SQLite "file is not a database"
+
+
+def database_problem(error: BaseException) -> str | None:
+    """One line saying why the database cannot be used, or None when `error` is not about that."""
+    if isinstance(error, exc.ArgumentError | exc.NoSuchModuleError):
+        return f"not a usable database URL ({error})"
+    if isinstance(error, exc.DBAPIError) and not database_unavailable(error):
+        return None
+    if not isinstance(error, exc.DBAPIError):
+        return None
+    text = str(error.orig) if error.orig is not None else str(error)
+    first = text.strip().splitlines()[0] if text.strip() else type(error).__name__
+    return first[:300]

@@ -1,12 +1,18 @@
 """Desk members: synced from the TOML at start-up, looked up by immutable platform user id.
 
 Deny by default: an actor is a member only if their numeric Telegram/Discord id (or, on the
-local console, their name) belongs to an active member.
+local console, their name) belongs to an active member. A member's identity is their row id:
+revoking keeps the row (inactive, platform ids cleared) and granting the same name again makes a
+new row, so nothing bound to the old member (a prompt, an approval) ever answers to the new one.
+Names are case-insensitive: they are stored lower-case.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -17,6 +23,13 @@ from chatbot.replies import Actor
 from chatbot.store.db import session_scope
 from chatbot.store.tables import Member
 
+log = logging.getLogger(__name__)
+
+
+def member_name(name: str) -> str:
+    """The one spelling of a member name: lower-case, surrounding blanks removed."""
+    return name.strip().lower()
+
 
 @dataclass(frozen=True)
 class DeskMember:
@@ -26,55 +39,100 @@ class DeskMember:
     discord_id: int | None
     source: str
     max_leverage: Decimal | None
+    id: int = 0
+    active: bool = True
 
     @classmethod
     def of(cls, row: Member) -> DeskMember:
-        return cls(row.name, row.role, row.telegram_id, row.discord_id, row.source, row.max_leverage)
+        assert row.id is not None
+        return cls(row.name, row.role, row.telegram_id, row.discord_id, row.source, row.max_leverage, row.id,
+                   row.active)
 
 
 class MemberStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._on_change: list[Callable[[], None]] = []
 
-    def sync_from_config(self, members: list[MemberConfig]) -> None:
-        """TOML members are always present with the TOML's role and ids."""
+    def on_change(self, hook: Callable[[], None]) -> Callable[[], None]:
+        """Call `hook` after every grant or revoke (adapters refresh their command menus); returns an
+        un-subscriber."""
+        self._on_change.append(hook)
+        return lambda: self._on_change.remove(hook)
+
+    def _changed(self) -> None:
+        for hook in list(self._on_change):
+            hook()
+
+    def sync_from_config(self, members: list[MemberConfig]) -> list[str]:
+        """TOML members are always present with the TOML's role and ids; the TOML wins every conflict.
+
+        A member granted from chat whose name or platform id the TOML now uses is revoked (never a
+        failed start-up). Returns one line per such conflict, for the start-up log.
+        """
+        conflicts: list[str] = []
+        now = datetime.now(UTC)
+        wanted = {member_name(c.name): c for c in members}
         with session_scope(self.engine) as s:
-            existing = {m.name.lower(): m for (m,) in s.execute(select(Member))}
-            # Free ids that TOML now assigns to someone else first, so unique constraints hold.
-            toml_ids = {(c.telegram_id, c.discord_id) for c in members}
-            claimed_tg = {t for t, _ in toml_ids if t is not None}
-            claimed_dc = {d for _, d in toml_ids if d is not None}
-            for row in existing.values():
-                if row.name.lower() in {c.name.lower() for c in members}:
+            active = list(s.execute(select(Member).where(Member.active.is_(True))).scalars())  # type: ignore[attr-defined]
+            toml_tg = {c.telegram_id for c in members if c.telegram_id is not None}
+            toml_dc = {c.discord_id for c in members if c.discord_id is not None}
+            for row in active:
+                if row.source == "toml" and row.name not in wanted:
+                    self._retire(row, now)  # removed from the TOML
                     continue
-                if row.telegram_id in claimed_tg:
-                    row.telegram_id = None
-                if row.discord_id in claimed_dc:
-                    row.discord_id = None
+                if row.source == "toml":
+                    continue
+                if row.name in wanted:
+                    conflicts.append(f"member {row.name!r} granted from chat is replaced by the TOML's {row.name!r}")
+                    self._retire(row, now)
+                elif row.telegram_id in toml_tg or row.discord_id in toml_dc:
+                    conflicts.append(f"member {row.name!r} granted from chat shares a platform id with a TOML "
+                                     "member; revoked")
+                    self._retire(row, now)
+            # Inactive rows never hold platform ids, so the TOML's ids are free now.
             s.flush()
-            for c in members:
-                row = existing.get(c.name.lower()) or Member(name=c.name, role=c.role)
+            by_name = {r.name: r for r in active if r.active}
+            for name, c in wanted.items():
+                row = by_name.get(name) or Member(name=name, role=c.role)
                 row.role, row.telegram_id, row.discord_id = c.role, c.telegram_id, c.discord_id
                 row.source, row.active, row.max_leverage = "toml", True, c.max_leverage
                 s.add(row)
+        for line in conflicts:
+            log.warning("desk TOML: %s", line)
+        return conflicts
+
+    @staticmethod
+    def _retire(row: Member, now: datetime) -> None:
+        row.active, row.telegram_id, row.discord_id, row.revoked_at = False, None, None, now
 
     def identify(self, actor: Actor) -> DeskMember | None:
         with session_scope(self.engine) as s:
             stmt = select(Member).where(Member.active.is_(True))  # type: ignore[attr-defined]
-            if actor.platform == "telegram" and actor.user_id.isdigit():
+            if actor.platform == "telegram" and actor.user_id.isascii() and actor.user_id.isdigit():
                 stmt = stmt.where(Member.telegram_id == int(actor.user_id))
-            elif actor.platform == "discord" and actor.user_id.isdigit():
+            elif actor.platform == "discord" and actor.user_id.isascii() and actor.user_id.isdigit():
                 stmt = stmt.where(Member.discord_id == int(actor.user_id))
             elif actor.platform == "console":
-                stmt = stmt.where(Member.name == actor.user_id)
+                stmt = stmt.where(Member.name == member_name(actor.user_id))
             else:
                 return None
             row = s.execute(stmt).scalars().first()
             return DeskMember.of(row) if row else None
 
     def get(self, name: str) -> DeskMember | None:
+        """The active member with this name."""
         with session_scope(self.engine) as s:
-            row = s.execute(select(Member).where(Member.name == name, Member.active.is_(True))).scalars().first()  # type: ignore[attr-defined]
+            row = s.execute(select(Member).where(Member.name == member_name(name),
+                                                 Member.active.is_(True))).scalars().first()  # type: ignore[attr-defined]
+            return DeskMember.of(row) if row else None
+
+    def by_id(self, member_id: int | None) -> DeskMember | None:
+        """The member with this identity, active or not (None for an unknown id)."""
+        if member_id is None:
+            return None
+        with session_scope(self.engine) as s:
+            row = s.get(Member, member_id)
             return DeskMember.of(row) if row else None
 
     def all(self) -> list[DeskMember]:
@@ -86,23 +144,26 @@ class MemberStore:
         return [m for m in self.all() if m.role == "admin"]
 
     def grant(self, name: str, role: str, telegram_id: int | None, discord_id: int | None) -> DeskMember:
+        """Change an active member's role (and ids), or add a new member (a new identity)."""
         with session_scope(self.engine) as s:
-            row = s.execute(select(Member).where(Member.name == name)).scalars().first()
+            row = s.execute(select(Member).where(Member.name == member_name(name),
+                                                 Member.active.is_(True))).scalars().first()  # type: ignore[attr-defined]
             if row is None:
-                row = Member(name=name, role=role, source="chat")
-            row.role, row.active = role, True
+                row = Member(name=member_name(name), role=role, source="chat")
+            row.role = role
             if telegram_id is not None:
                 row.telegram_id = telegram_id
             if discord_id is not None:
                 row.discord_id = discord_id
             s.add(row)
             s.flush()
-            return DeskMember.of(row)
+            granted = DeskMember.of(row)
+        self._changed()
+        return granted
 
-    def revoke(self, name: str) -> None:
+    def revoke(self, member_id: int) -> None:
         with session_scope(self.engine) as s:
-            row = s.execute(select(Member).where(Member.name == name)).scalars().first()
-            if row is not None:
-                row.active = False
-                row.telegram_id = None
-                row.discord_id = None
+            row = s.get(Member, member_id)
+            if row is not None and row.active:
+                self._retire(row, datetime.now(UTC))
+        self._changed()

@@ -24,11 +24,21 @@ def _ts(nullable: bool = False) -> sa.Column[datetime]:
 
 
 class Member(SQLModel, table=True):
-    """A desk member. TOML members are synced at start-up; admins may grant more from chat."""
+    """A desk member. TOML members are synced at start-up; admins may grant more from chat.
+
+    The row id is the member's identity: prompts and approvals are bound to it, never to the name.
+    A revoked member keeps their row (inactive, platform ids cleared) and granting the name again
+    creates a new row, so a new account can never answer the old member's prompts. Names are
+    lower-case and unique among active members.
+    """
 
     __tablename__ = "members"
+    __table_args__ = (
+        sa.Index("uq_members_active_name", "name", unique=True,
+                 sqlite_where=sa.text("active"), postgresql_where=sa.text("active")),
+    )
     id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    name: str = Field(max_length=64)
     role: str = Field(max_length=16)
     telegram_id: int | None = Field(default=None, sa_type=sa.BigInteger, unique=True)
     discord_id: int | None = Field(default=None, sa_type=sa.BigInteger, unique=True)
@@ -36,6 +46,7 @@ class Member(SQLModel, table=True):
     active: bool = True
     max_leverage: Decimal | None = Field(default=None, sa_type=Money)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    revoked_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
 
 
 class PendingAction(SQLModel, table=True):
@@ -45,7 +56,9 @@ class PendingAction(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     short_id: str = Field(max_length=12, unique=True)  # what people type: /confirm 7f3a
     nonce: str = Field(max_length=32, unique=True)  # what buttons carry
-    requester: str = Field(max_length=64, index=True)
+    requester: str = Field(max_length=64, index=True)  # the name, for display
+    requester_id: int | None = Field(default=None, sa_column=sa.Column(  # the identity
+        sa.Integer, sa.ForeignKey("members.id", name="fk_pending_requester"), index=True, nullable=True))
     command: str = Field(max_length=32)
     params_json: str
     params_hash: str = Field(max_length=64)
@@ -54,7 +67,11 @@ class PendingAction(SQLModel, table=True):
     needs_approval: bool = False
     approval_reasons: str = ""
     approver: str | None = Field(default=None, max_length=64)
+    approver_id: int | None = Field(default=None, sa_column=sa.Column(
+        sa.Integer, sa.ForeignKey("members.id", name="fk_pending_approver"), nullable=True))
     note: str = ""  # rejection reason, failure message
+    owner: str | None = Field(default=None, max_length=32)  # the process executing it (desk_processes)
+    told_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))  # requester told the outcome
     origin_platform: str = Field(default="console", max_length=16)
     origin_chat: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
@@ -63,15 +80,25 @@ class PendingAction(SQLModel, table=True):
 
 
 class Intent(SQLModel, table=True):
-    """An exchange call, written before it is sent; `client_id` is derived from the row."""
+    """An exchange call, written before it is sent; `client_id` is derived from the row.
+
+    `owner` is the process that sends it (`desk_processes`): only a dead owner's intents are
+    reconciled by others. `flight_key` makes loans single-flight per account and asset (a unique
+    value while the loan is in flight, NULL once settled). A record on the exchange (an order id,
+    a loan's tranId) is claimed by at most one intent (`uq_intents_claim`).
+    """
 
     __tablename__ = "intents"
+    __table_args__ = (sa.UniqueConstraint("kind", "exchange_ref", name="uq_intents_claim"),
+                      sa.UniqueConstraint("flight_key", name="uq_intents_flight_key"))
     id: int | None = Field(default=None, primary_key=True)
     pending_id: int | None = Field(default=None, foreign_key="pending_actions.id", index=True)
     client_id: str = Field(max_length=36, unique=True)
     kind: str = Field(max_length=16)  # order | borrow | repay | transfer
     params_json: str
-    state: str = Field(max_length=16, index=True)  # NEW SUBMITTING DONE REJECTED UNKNOWN NOT_SENT
+    state: str = Field(max_length=16, index=True)  # SUBMITTING DONE REJECTED UNKNOWN NOT_SENT
+    owner: str | None = Field(default=None, max_length=32)
+    flight_key: str | None = Field(default=None, max_length=96)
     exchange_ref: str | None = Field(default=None, max_length=64)
     result_json: str = ""
     error: str = ""
@@ -123,3 +150,20 @@ class ChannelSubscription(SQLModel, table=True):
     topic_id: int | None = Field(default=None, sa_type=sa.BigInteger)
     kind: str = Field(max_length=16)
     mode: str = Field(max_length=8)  # on | silent | off
+
+
+class DeskProcess(SQLModel, table=True):
+    """Every running bot process on this database, with a heartbeat.
+
+    Work in flight (an intent being sent, a request executing) names its process; when that process
+    is gone (stopped, its pid dead on this host, or its heartbeat stale), any other process may
+    reconcile the work. A live process's in-flight work is never touched by another.
+    """
+
+    __tablename__ = "desk_processes"
+    instance_id: str = Field(primary_key=True, max_length=32)
+    host: str = Field(max_length=128)
+    pid: int
+    started_at: datetime = Field(sa_column=_ts())
+    heartbeat_at: datetime = Field(sa_column=_ts())
+    stopped_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))

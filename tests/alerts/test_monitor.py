@@ -8,7 +8,7 @@ from decimal import Decimal
 from chatbot.config import AlertsConfig, ChannelConfig, DeskConfig, PaperConfig
 from chatbot.replies import Actor, Notice, Severity
 from chatbot.store.members import DeskMember
-from tests.core.desk import MEMBERS, DeskUnderTest, short_id
+from tests.core.desk import AUDIT_KEY, MEMBERS, DeskUnderTest, short_id
 
 PAPER = PaperConfig(prices={"BTCUSDT": Decimal("30000")}, cross={"USDT": Decimal("10000")},
                     daily_interest_rates={"BTC": Decimal("0.00024"), "USDT": Decimal("0.00024")},
@@ -49,7 +49,7 @@ async def desk_on(url: str, alerts: AlertsConfig = ALERTS) -> tuple[DeskUnderTes
     engine = make_engine(url)
     exchange = await PaperExchange.open(engine, PAPER)
     clock = FakeClock()
-    core = DeskCore(engine=engine, exchange=exchange, clock=clock,
+    core = DeskCore(engine=engine, exchange=exchange, clock=clock, audit_key=AUDIT_KEY,
                     desk=DeskConfig(members=MEMBERS, paper=PAPER, alerts=alerts, channels=CHANNELS))
     await core.start()
     recorder = Recorder()

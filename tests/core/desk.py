@@ -33,6 +33,7 @@ PAPER = PaperConfig(
     cross={"USDT": Decimal("20000")}, taker_fee=Decimal("0"), maker_fee=Decimal("0"),
 )
 ID_RE = re.compile(r"\[([0-9a-f]{6})\]")
+AUDIT_KEY = b"test-audit-key-0123456789"  # the desk's audit key in tests (never the database's to hold)
 
 
 class FakeClock:
@@ -75,7 +76,7 @@ async def open_desk(url: str, *, policy: PolicyConfig | None = None, paper: Pape
     desk = DeskConfig(members=MEMBERS, paper=paper, policy=policy or PolicyConfig())
     exchange = await PaperExchange.open(engine, paper)
     clock = clock or FakeClock()
-    core = DeskCore(engine=engine, exchange=exchange, desk=desk, clock=clock)
+    core = DeskCore(engine=engine, exchange=exchange, desk=desk, clock=clock, audit_key=AUDIT_KEY)
     await core.start()
     return DeskUnderTest(url, core, exchange, clock)
 

@@ -8,7 +8,7 @@ from sqlalchemy.exc import DatabaseError
 
 from chatbot.redact import REDACTOR
 from chatbot.store.audit import AuditLog
-from tests.core.desk import open_desk, short_id
+from tests.core.desk import AUDIT_KEY, open_desk, short_id
 
 
 async def test_chain_verifies_and_tampering_is_detected(db_url: str) -> None:
@@ -18,7 +18,7 @@ async def test_chain_verifies_and_tampering_is_detected(db_url: str) -> None:
         await desk.say("alice", f"/confirm {pid}")
         await desk.say("carol", f"/confirm {pid}")
         await desk.say("dave", "/halt nope")
-        log = AuditLog(desk.core.engine)
+        log = AuditLog(desk.core.engine, AUDIT_KEY)
         result = log.verify()
         assert result.ok and result.rows >= 6
         actions = [row.action for row in log.tail(50)]

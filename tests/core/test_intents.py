@@ -50,7 +50,7 @@ def intents(desk: DeskUnderTest) -> list[Intent]:
 async def run(db_url: str, lose: set[str], command: str) -> tuple[DeskUnderTest, TimeoutAfterAccepting, str]:
     desk = await open_desk(db_url)
     wrapped = TimeoutAfterAccepting(desk.exchange, lose)
-    desk.core.exchange = desk.core.executor.exchange = wrapped  # type: ignore[assignment]
+    desk.core.services.exchange = desk.core.executor.exchange = wrapped  # type: ignore[assignment]
     prompt = await desk.say("carol", command)
     reply = await desk.say("carol", f"/confirm {short_id(prompt)}")
     return desk, wrapped, reply.title

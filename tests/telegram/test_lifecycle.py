@@ -53,6 +53,7 @@ async def test_paper_desks_show_drills_to_admins(fake: FakeTelegram, make_core: 
 
 async def test_menus_follow_grant_and_revoke(fake: FakeTelegram, core: DeskCore, bot: TelegramBot) -> None:
     fake.command(ALICE, "/grant frank trader telegram:7007")
+    fake.command(BOB, "/approve")  # a new member needs a second admin
     await fake.wait_for("setMyCommands", 5 + 6)  # at start: default + 4 members; now default + 5
     assert "borrow" in (fake.scope_commands(chat_scope(7007)) or [])
     fake.command(ALICE, "/revoke frank")

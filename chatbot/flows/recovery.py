@@ -1,0 +1,126 @@
+"""Recovery: finish what a crash (or a lost answer) left open, and tell every requester the outcome.
+
+At start-up, before any trading, and then every few seconds in every process:
+1. every intent nobody is sending any more (its process died, or ours gave up on it) is reconciled
+   with the exchange — DONE, NOT_SENT, or still UNKNOWN (trading waits while any is unknown);
+2. every request left `executing` by a dead process is finished from its intents: `done` when its
+   exchange calls happened, `failed` when they did not (nothing is ever sent again); a desk change
+   (resume, grant, policy) is re-applied — its effects are idempotent;
+3. every requester who has not heard the outcome of their executed request is sent it, and marked
+   told only once the message was delivered.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from chatbot.commands import views
+from chatbot.execution import DONE, OPEN
+from chatbot.flows import pending as states
+from chatbot.flows.desk_actions import DESK_ACTIONS, run_desk_action
+from chatbot.flows.pending import Pending
+from chatbot.replies import Notice, Reply, Severity
+from chatbot.services import Services
+
+log = logging.getLogger(__name__)
+TELL_GRACE = timedelta(seconds=30)  # a live process tells its requester itself, within this
+
+
+@dataclass
+class Settled:
+    intents: dict[int, str] = field(default_factory=dict)
+    requests: dict[str, str] = field(default_factory=dict)  # short id → final state
+
+    def __bool__(self) -> bool:
+        return bool(self.intents or self.requests)
+
+
+class Recovery:
+    def __init__(self, svc: Services) -> None:
+        self.svc = svc
+
+    async def settle(self) -> Settled:
+        svc, settled = self.svc, Settled()
+        for intent_id in svc.executor.orphans():
+            settled.intents[intent_id] = await svc.executor.reconcile(intent_id)
+        executing = svc.pending.executing()
+        dead = svc.processes.dead({p.owner for p in executing})
+        for p in executing:
+            if p.id in svc.running or (p.owner not in dead and p.owner != svc.processes.instance_id):
+                continue
+            final = await self._finish(p)
+            if final:
+                settled.requests[p.short_id] = final
+        if settled:
+            svc.audit.append("system", "recover", "done",
+                             detail={"intents": {str(k): v for k, v in settled.intents.items()},
+                                     "requests": settled.requests})
+        return settled
+
+    async def _finish(self, p: Pending) -> str | None:
+        svc, now = self.svc, self.svc.clock()
+        if p.command in DESK_ACTIONS:
+            await run_desk_action(svc, p)
+            found = svc.pending.get(p.id)
+            return found.state if found else None
+        intent_states = svc.executor.states_of(p.id)
+        if any(s in OPEN for s in intent_states):
+            svc.pending.transition(p.id, states.EXECUTING, states.EXECUTING, now=now,
+                                   note="outcome unknown: reconciling with the exchange")
+            return None
+        if intent_states and all(s == DONE for s in intent_states):
+            moved = svc.pending.transition(p.id, states.EXECUTING, states.DONE, now=now,
+                                           note="executed before the bot restarted")
+            return states.DONE if moved else None
+        if not intent_states:
+            why = "the bot stopped before sending it"
+        elif DONE in intent_states:
+            why = "partly executed: " + ", ".join(intent_states)
+        else:
+            why = "the exchange never received it"
+        moved = svc.pending.transition(p.id, states.EXECUTING, states.FAILED, now=now, note=f"not executed: {why}")
+        return states.FAILED if moved else None
+
+    async def tell(self) -> int:
+        """Send every untold outcome to its requester; returns how many were delivered."""
+        svc, now = self.svc, self.svc.clock()
+        untold = svc.pending.untold()
+        if not untold:
+            return 0
+        dead = svc.processes.dead({p.owner for p in untold})
+        told = 0
+        for p in untold:
+            if p.id in svc.running or (p.owner not in dead and now - p.updated_at < TELL_GRACE):
+                continue
+            delivered = await svc.notifier.publish(Notice("approvals", outcome_reply(p), to_members=(p.requester,),
+                                                          to_channels=False))
+            if delivered:
+                svc.pending.mark_told(p.id, now)
+                told += 1
+        return told
+
+    def expire_due(self) -> None:
+        now = self.svc.clock()
+        for p in self.svc.pending.open_actions():
+            if now >= p.expires_at:
+                self.svc.pending.transition(p.id, p.state, states.EXPIRED, now=now)
+
+    async def run_once(self) -> None:
+        await self.settle()
+        await self.tell()
+        self.expire_due()
+
+    def blocked(self) -> int:
+        """Exchange requests whose outcome is still unknown (trading waits for them)."""
+        return self.svc.executor.unsettled()
+
+
+def outcome_reply(p: Pending) -> Reply:
+    if p.state == states.DONE:
+        return Reply(title=f"Done [{p.short_id}]: {views.describe(p)}.", severity=Severity.SUCCESS, ref=p.short_id,
+                     lines=(p.note,) if p.note else ())
+    return Reply(title=f"[{p.short_id}] {views.describe(p)} was not executed.", severity=Severity.ERROR,
+                 ref=p.short_id, lines=(p.note or "It failed.", "Nothing was sent twice; send it again if you still "
+                                        "want it."))

@@ -1,0 +1,109 @@
+"""What a command handler works with: the desk's stores and ports (`Services`) and one call (`Call`).
+
+Handlers, the confirmation/approval gate, execution and recovery all take a `Services`, so none of
+them holds a reference to the `DeskCore` facade or to each other: the chain (`chatbot.chain`)
+decides who may act, the handlers decide what happens.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from chatbot.alerts.incidents import IncidentStore
+from chatbot.alerts.monitor import MarginMonitor
+from chatbot.alerts.summary import InterestSummarizer
+from chatbot.commands.parser import Market
+from chatbot.commands.registry import CommandSpec
+from chatbot.config import DeskConfig, PolicyConfig
+from chatbot.exchange import Exchange
+from chatbot.execution import Executor
+from chatbot.flows.pending import PendingStore
+from chatbot.notify import Notifier, SubscriptionStore
+from chatbot.replies import Request
+from chatbot.store.audit import AuditLog
+from chatbot.store.db import session_scope
+from chatbot.store.members import DeskMember, MemberStore
+from chatbot.store.processes import ProcessRegistry
+from chatbot.store.tables import DeskState
+
+Clock = Callable[[], datetime]
+HALT_KEY = "halt"
+POLICY_KEY = "policy"
+
+
+@dataclass
+class Services:
+    engine: Engine
+    exchange: Exchange
+    desk: DeskConfig
+    clock: Clock
+    paper: bool
+    members: MemberStore
+    pending: PendingStore
+    audit: AuditLog
+    executor: Executor
+    notifier: Notifier
+    subscriptions: SubscriptionStore
+    incidents: IncidentStore
+    monitor: MarginMonitor
+    summarizer: InterestSummarizer
+    processes: ProcessRegistry
+    market: Market = field(default_factory=lambda: Market({}))
+    running: set[int] = field(default_factory=set)  # pending actions this process is executing now
+
+    # ------------------------------------------------------------------ desk-wide state
+
+    def _state(self, key: str) -> dict[str, Any]:
+        with session_scope(self.engine) as s:
+            row = s.get(DeskState, key)
+            return dict(json.loads(row.value_json)) if row else {}
+
+    def _set_state(self, key: str, value: dict[str, Any]) -> None:
+        now = self.clock()
+        with session_scope(self.engine) as s:
+            row = s.get(DeskState, key) or DeskState(key=key, value_json="{}")
+            row.value_json, row.updated_at = json.dumps(value, sort_keys=True, default=str), now
+            s.add(row)
+
+    def halted(self) -> bool:
+        return bool(self._state(HALT_KEY).get("halted"))
+
+    def halt_state(self) -> dict[str, Any]:
+        return self._state(HALT_KEY)
+
+    def set_halt(self, halted: bool, *, reason: str, by: str) -> None:
+        self._set_state(HALT_KEY, {"halted": halted, "reason": reason, "by": by, "at": self.clock().isoformat()})
+
+    def policy(self) -> PolicyConfig:
+        """The TOML policy with the changes admins approved from chat (`/setpolicy`) on top."""
+        overrides = self._state(POLICY_KEY)
+        if not overrides:
+            return self.desk.policy
+        return PolicyConfig.model_validate({**self.desk.policy.model_dump(), **overrides})
+
+    def policy_overrides(self) -> dict[str, str]:
+        return {k: str(v) for k, v in self._state(POLICY_KEY).items()}
+
+    def set_policy_override(self, key: str, value: str) -> None:
+        self._set_state(POLICY_KEY, {**self._state(POLICY_KEY), key: value})
+
+    def leverage_limit(self, member: DeskMember) -> Decimal:
+        return member.max_leverage or self.policy().default_max_leverage
+
+
+@dataclass(frozen=True)
+class Call:
+    """One command on its way through a handler: who, which command, the validated arguments."""
+
+    spec: CommandSpec
+    member: DeskMember
+    request: Request
+    args: dict[str, Any]
+    via_button: bool = False
