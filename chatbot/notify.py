@@ -106,7 +106,7 @@ class Notifier:
             member = self.members.get(name)
             if member is None:
                 continue
-            for transport in self.transports.values():
+            for transport in list(self.transports.values()):
                 try:
                     if await transport.send_to_member(member, notice):
                         delivered += 1

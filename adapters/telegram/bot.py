@@ -209,7 +209,8 @@ class TelegramBot:
             return  # another bot's command in a group: not ours to answer
         reply = await self.core.handle(Request(
             actor=Actor("telegram", str(user.id)), text=message.text, chat_id=str(message.chat.id),
-            event_id=f"tg:{update.update_id}", sent_at=message.date, edited=update.edited_message is not None))
+            event_id=f"tg:{update.update_id}", sent_at=message.date, edited=update.edited_message is not None,
+            forwarded=message.forward_origin is not None))
         if reply.duplicate:  # Telegram redelivered an update we already answered
             log.info("update %s was delivered again; already answered", update.update_id)
             return

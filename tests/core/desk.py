@@ -57,6 +57,13 @@ class DeskUnderTest:
     async def say(self, who: str, text: str, **kw: Any) -> Reply:
         return await self.core.handle(Request(actor=Actor("console", who), text=text, **kw))
 
+    async def say_as_telegram(self, user_id: int, text: str, **kw: Any) -> Reply:
+        """What the Telegram adapter hands the core for a message from `user_id`."""
+        return await self.core.handle(Request(actor=Actor("telegram", str(user_id)), text=text, **kw))
+
+    async def press_as_telegram(self, user_id: int, token: str) -> Reply:
+        return await self.core.press(token, Actor("telegram", str(user_id)))
+
     async def console(self, script: str, as_name: str | None = None) -> str:
         out = io.StringIO()
         code = await run_console(self.core, as_name=as_name, stdin=io.StringIO(script), stdout=out,

@@ -224,6 +224,12 @@ class FakeTelegram:
         msg["edit_date"] = int(time.time())
         return self.push_update({"edited_message": msg})
 
+    def forward(self, user_id: int, text: str, *, original_sender: int, **kw: Any) -> int:
+        """Push a message `user_id` forwarded from `original_sender` (who typed `text`)."""
+        msg = self.message(user_id, text, **kw)
+        msg["forward_origin"] = {"type": "user", "sender_user": self.user(original_sender), "date": msg["date"]}
+        return self.push_update({"message": msg})
+
     def press(self, user_id: int, message: dict[str, Any], data: str) -> int:
         """Push a callback_query: `user_id` pressed a button of `message` (as the fake stored it)."""
         query = {"id": str(next(self._callback_ids)), "from": self.user(user_id), "message": _public(message),
