@@ -181,9 +181,12 @@ class Executor:
 
     async def _loan(self, type_: LoanType, asset: str, amount: Decimal, isolated_symbol: str | None,
                     pending_id: int | None, actor: str) -> Any:
-        now = await self.exchange.now()
-        before = await self.exchange.loan_records(type_, asset=asset, isolated_symbol=isolated_symbol,
-                                                  start=now - LOAN_WINDOW)
+        try:
+            now = await self.exchange.now()
+            before = await self.exchange.loan_records(type_, asset=asset, isolated_symbol=isolated_symbol,
+                                                      start=now - LOAN_WINDOW)
+        except (ExchangeError, ExchangeUnavailable) as exc:  # nothing was sent yet
+            raise NotSent(f"could not read the {asset} loan records before sending: {exc}") from exc
         params = {"asset": asset, "amount": str(amount), "isolated_symbol": isolated_symbol,
                   "seen_before": sorted(r.tx_id for r in before)}
         send = self.exchange.borrow if type_ is LoanType.BORROW else self.exchange.repay

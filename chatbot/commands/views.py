@@ -25,6 +25,11 @@ BAND_SEVERITY = {
 }
 
 
+def a_role(role: str) -> str:
+    """"an admin", "a trader", "a viewer"."""
+    return f"an {role}" if role[:1] in "aeiou" else f"a {role}"
+
+
 def account_name(isolated_symbol: str | None) -> str:
     return f"isolated {isolated_symbol}" if isolated_symbol else "cross"
 

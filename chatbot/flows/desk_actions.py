@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from chatbot.commands import views
 from chatbot.config import ROLE_RANK, PolicyConfig
 from chatbot.flows import pending as states
 from chatbot.flows.pending import Pending
@@ -76,7 +77,7 @@ async def _grant(svc: Services, p: Pending) -> Reply:
         if platform_id is not None and holder is not None and (current is None or holder.id != current.id):
             raise _Refused(f"that platform id now belongs to {holder.name}")
     granted = svc.members.grant(a["name"], a["role"], a.get("telegram_id"), a.get("discord_id"))
-    return Reply(title=f"{granted.name} is now a {granted.role} (approved by {p.approver}).",
+    return Reply(title=f"{granted.name} is now {views.a_role(granted.role)} (approved by {p.approver}).",
                  severity=Severity.SUCCESS)
 
 

@@ -43,9 +43,11 @@ def params_hash(command: str, params: dict[str, Any]) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def fingerprint(command: str, params: dict[str, Any], steps: list[str]) -> str:
-    """A short code for exactly what will run: the command, its parameters and the exchange calls."""
-    body = json.dumps({"command": command, "params": params, "steps": steps}, sort_keys=True, default=str)
+def fingerprint(command: str, params: dict[str, Any], steps: list[str], shown: dict[str, Any]) -> str:
+    """A short code for exactly what will run and what was shown: the command, its parameters, the
+    exchange calls and the preview's figures (a new preview of the same request has a new code)."""
+    body = json.dumps({"command": command, "params": params, "steps": steps, "shown": shown}, sort_keys=True,
+                      default=str)
     return hashlib.sha256(body.encode()).hexdigest()[:8]
 
 

@@ -57,8 +57,8 @@ async def plan_for(svc: Services, command: str, a: dict[str, Any]) -> Plan:
 
 
 def preview_of(command: str, params: dict[str, Any], plan: Plan) -> dict[str, Any]:
-    steps = steps_of(plan)
-    return {**plan.preview(), "steps": steps, "fingerprint": fingerprint(command, params, steps)}
+    steps, shown = steps_of(plan), plan.preview()
+    return {**shown, "steps": steps, "fingerprint": fingerprint(command, params, steps, shown)}
 
 
 async def propose(svc: Services, call: Call) -> Reply:

@@ -7,6 +7,7 @@ higher role or new platform ids, `/setpolicy`) through `chatbot.flows.desk_actio
 
 from __future__ import annotations
 
+from chatbot.commands import views
 from chatbot.commands.registry import REGISTRY, bind
 from chatbot.flows import pending as states
 from chatbot.flows.desk_actions import policy_value_error, raises_access, request_approval
@@ -67,7 +68,7 @@ async def grant(svc: Services, call: Call) -> Reply:
         return error("You cannot change your own membership; ask another admin.")
     if not raises_access(current, role, tg, dc):
         granted = svc.members.grant(name, role, tg, dc)
-        return Reply(title=f"{granted.name} is now a {granted.role}.", severity=Severity.SUCCESS)
+        return Reply(title=f"{granted.name} is now {views.a_role(granted.role)}.", severity=Severity.SUCCESS)
     params = {"name": name, "role": role, "telegram_id": tg, "discord_id": dc}
     p = await request_approval(svc, call.member, "grant", params, "raising access needs a second admin",
                                platform=call.request.actor.platform, chat=call.request.chat_id)

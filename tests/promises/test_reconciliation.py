@@ -1,0 +1,115 @@
+"""Promise: reconciliation finds only its own loan — never an older one, never one another intent claimed.
+
+The exchange's borrow endpoint has no client id (Binance's neither), so an unknown outcome is looked up
+in the loan records. Here the borrow never reached the exchange, but an earlier loan of the same
+asset and amount sits in the records: it must not be claimed.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlmodel import Session, select
+
+from adapters.paper import PaperExchange
+from chatbot.exchange import ExchangeUnavailable
+from chatbot.execution import DONE, NOT_SENT, UNKNOWN
+from chatbot.store.tables import Intent
+from tests.core.desk import DeskUnderTest, open_desk, short_id
+
+
+class Flaky:
+    """The paper exchange, with borrows that never arrive and queries that can be switched off."""
+
+    def __init__(self, exchange: PaperExchange) -> None:
+        self.exchange = exchange
+        self.lose_borrows = False
+        self.down = False
+        self.down_after_loss = False  # the exchange becomes unreachable right after the lost send
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.exchange, name)
+
+    async def borrow(self, *args: Any, **kw: Any) -> int:
+        if self.lose_borrows:
+            self.down = self.down or self.down_after_loss
+            raise ExchangeUnavailable("connect timeout")  # never reached the exchange
+        return await self.exchange.borrow(*args, **kw)
+
+    async def loan_records(self, *args: Any, **kw: Any) -> Any:
+        if self.down:
+            raise ExchangeUnavailable("exchange unreachable")
+        return await self.exchange.loan_records(*args, **kw)
+
+
+@pytest.fixture
+async def desk(db_url: str):  # type: ignore[no-untyped-def]
+    d = await open_desk(db_url)
+    yield d
+    await d.close()
+
+
+def flaky(desk: DeskUnderTest) -> Flaky:
+    wrapped = Flaky(desk.exchange)
+    desk.core.services.exchange = desk.core.executor.exchange = wrapped  # type: ignore[assignment]
+    return wrapped
+
+
+def intents(desk: DeskUnderTest) -> list[Intent]:
+    with Session(desk.core.engine) as s:
+        return list(s.exec(select(Intent).order_by(Intent.id)).all())  # type: ignore[arg-type]
+
+
+async def borrow(desk: DeskUnderTest, amount: str) -> str:
+    prompt = await desk.say("carol", f"/borrow USDT {amount}")
+    return (await desk.say("carol", f"/confirm {short_id(prompt)}")).title
+
+
+async def test_an_older_loan_of_the_same_amount_is_not_claimed(desk: DeskUnderTest) -> None:
+    ex = flaky(desk)
+    assert (await borrow(desk, "1000")).startswith("Done")
+    ex.lose_borrows = True
+    title = await borrow(desk, "1000")  # same asset, same amount, same (manual) paper minute
+    assert "did not reach the exchange" in title
+    first, second = intents(desk)
+    assert (first.state, second.state) == (DONE, NOT_SENT)
+    assert second.exchange_ref is None and json.loads(second.params_json)["seen_before"] == [int(first.exchange_ref)]
+    assert (await desk.exchange.account(None)).asset("USDT").borrowed == Decimal("1000")
+
+
+async def test_loans_are_single_flight_and_trading_waits_for_an_unknown_outcome(desk: DeskUnderTest) -> None:
+    ex = flaky(desk)
+    ex.lose_borrows = ex.down_after_loss = True  # the send is lost, then the records cannot be read
+    title = await borrow(desk, "500")
+    assert "outcome unknown" in title
+    assert [i.state for i in intents(desk)] == [UNKNOWN]
+    blocked = await desk.say("carol", "/borrow USDT 500")
+    assert "still being reconciled" in blocked.title and not blocked.actions
+    pending = await desk.say("carol", "/pending")
+    assert pending.table is not None and pending.table.rows[0][3] == "executing"
+    ex.lose_borrows = ex.down = ex.down_after_loss = False  # back: recovery settles it (it never arrived)
+    await desk.core.recovery.run_once()
+    assert [i.state for i in intents(desk)] == [NOT_SENT]
+    assert (await borrow(desk, "500")).startswith("Done")
+
+
+async def test_a_record_claimed_by_one_intent_is_never_claimed_by_another(desk: DeskUnderTest) -> None:
+    assert (await borrow(desk, "250")).startswith("Done")
+    (claimed,) = intents(desk)
+    executor = desk.core.executor
+    # A second intent for the same loan shape, from before that loan was made (an impossible overlap the
+    # single-flight key prevents): reconciling it must not take the first intent's record.
+    params = {**json.loads(claimed.params_json), "seen_before": []}
+    with Session(desk.core.engine) as s:
+        other = Intent(client_id="dmbsecond0000000000000000000", kind="borrow", params_json=json.dumps(params),
+                       state=UNKNOWN, owner=None)
+        s.add(other)
+        s.commit()
+        s.refresh(other)
+        assert other.id is not None
+        other_id = other.id
+    assert await executor.reconcile(other_id) == NOT_SENT
+    assert [(i.state, i.exchange_ref) for i in intents(desk)] == [(DONE, claimed.exchange_ref), (NOT_SENT, None)]
