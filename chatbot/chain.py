@@ -96,11 +96,16 @@ class Chain:
             return error(parsed_error.message, parsed_error.hint or None)
         call = Call(spec, member, request, args, via_button=request.token is not None)
         reply = await self._dispatch(call)
-        svc.audit.append(actor, spec.name, _outcome(reply), member=member.name,
-                         detail={"args": {k: str(v) for k, v in args.items()}, "reply": reply.title[:120],
-                                 "via": "button" if call.via_button else "text"})
-        if reply.told is not None:  # the last write: the requester has the outcome in hand
-            svc.pending.mark_told(reply.told, svc.clock())
+        try:
+            svc.audit.append(actor, spec.name, _outcome(reply), member=member.name,
+                             detail={"args": {k: str(v) for k, v in args.items()}, "reply": reply.title[:120],
+                                     "via": "button" if call.via_button else "text"})
+            if reply.told is not None:  # the last write: the requester has the outcome in hand
+                svc.pending.mark_told(reply.told, svc.clock())
+        except Exception as exc:  # the handler's answer is the truth; never swap it for "nothing changed"
+            if not database_unavailable(exc):
+                raise
+            log.error("could not audit /%s (database unavailable); its answer stands", spec.name)
         return reply
 
     def _resolve(self, request: Request) -> tuple[CommandSpec | None, dict[str, Any], ParseError | None]:

@@ -20,7 +20,8 @@ from rich.console import Console
 from rich.table import Table
 
 from chatbot.config import ConfigError, DeskConfig, Settings, config_path, load, load_desk, load_settings
-from chatbot.redact import REDACTOR, install_log_redaction
+from chatbot.logs import setup_logging
+from chatbot.redact import REDACTOR
 
 if TYPE_CHECKING:
     from chatbot.runtime import Desk
@@ -50,12 +51,7 @@ def _load() -> tuple[Settings, DeskConfig]:
     except ConfigError as exc:
         _fail(f"config error: {exc}")
         raise  # unreachable
-    logging.basicConfig(level=settings.chatbot_log_level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if settings.chatbot_log_level != "DEBUG":
-        for chatty in ("alembic", "apscheduler"):
-            logging.getLogger(chatty).setLevel(logging.WARNING)
-    install_log_redaction(settings.secrets())
+    setup_logging(settings.chatbot_log_level, settings.secrets())
     return settings, desk
 
 
@@ -226,7 +222,7 @@ def _settings_only() -> Settings:
     except ConfigError as exc:
         _fail(f"config error: {exc}")
         raise
-    install_log_redaction(settings.secrets())
+    setup_logging(settings.chatbot_log_level, settings.secrets())
     return settings
 
 

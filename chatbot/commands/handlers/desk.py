@@ -51,7 +51,7 @@ async def grant(svc: Services, call: Call) -> Reply:
     tg = dc = None
     if ident:
         platform, _, number = ident.partition(":")
-        if platform not in ("telegram", "discord") or not is_whole_number(number) or len(number) > 19:
+        if platform not in ("telegram", "discord") or not is_whole_number(number) or int(number) >= 2**63:
             return error("ID must look like telegram:12345 or discord:12345.", "e.g. /grant bob trader telegram:1234")
         tg, dc = (int(number), None) if platform == "telegram" else (None, int(number))
     if any(member_name(m.name) == name for m in svc.desk.members):
