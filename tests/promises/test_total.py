@@ -26,7 +26,7 @@ TOKENS = [
     "%s", "{}", "x" * 300, "telegram:²", "telegram:99999999999999999999999", "discord:9223372036854775807",
     "preview_tolerance_pct", "approval_notional_usdt", "-1", "999999999999999999", "0x10", "1_000",
 ]
-NAMES = sorted(REGISTRY) + ["nope", "STATUS", "confirm@DeskBot"]
+NAMES = [*sorted(REGISTRY), "nope", "STATUS", "confirm@DeskBot"]
 
 
 @pytest.fixture(scope="module")
