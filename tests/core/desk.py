@@ -72,6 +72,7 @@ class DeskUnderTest:
         return out.getvalue()
 
     async def close(self) -> None:
+        await self.core.stop()
         await self.exchange.close()
         self.core.engine.dispose()
 
