@@ -53,10 +53,11 @@ def token_slices(token: str) -> list[str]:
 
 
 class DeskClient(discord.Client):
-    """discord.Client with the desk's hooks. It asks for no gateway intents: interactions need none."""
+    """discord.Client with the desk's hooks. Interactions need no gateway intent; GUILDS keeps
+    discord.py's guild and channel cache sound (no privileged intent is asked for)."""
 
     def __init__(self, bot: DiscordBot) -> None:
-        super().__init__(intents=discord.Intents.none(), allowed_mentions=discord.AllowedMentions.none(),
+        super().__init__(intents=discord.Intents(guilds=True), allowed_mentions=discord.AllowedMentions.none(),
                          max_messages=None)
         self.bot = bot
 

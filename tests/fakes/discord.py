@@ -41,6 +41,14 @@ GUILD_ID = "1300000000000000001"
 DESK_CHANNEL = "1300000000000000002"
 BOT_USER = {"id": APP_ID, "username": "desk", "discriminator": "0", "global_name": "Desk", "avatar": None,
             "bot": True, "flags": 0}
+GUILD = {
+    "id": GUILD_ID, "name": "Desk", "unavailable": False, "member_count": 5, "owner_id": "1", "features": [],
+    "roles": [{"id": GUILD_ID, "name": "@everyone", "permissions": "0", "position": 0, "color": 0, "hoist": False,
+               "managed": False, "mentionable": False, "flags": 0}],
+    "channels": [{"id": DESK_CHANNEL, "type": 0, "name": "desk", "position": 0, "permission_overwrites": [],
+                  "nsfw": False, "parent_id": None}],
+    "members": [], "threads": [], "emojis": [], "stickers": [],
+}
 EPHEMERAL, LOADING, SUPPRESS_NOTIFICATIONS = 1 << 6, 1 << 7, 1 << 12
 INTERACTION_TTL = 3.0  # seconds to acknowledge an interaction
 _NAME = re.compile(r"^[-_a-z0-9]{1,32}$")
@@ -347,6 +355,9 @@ class FakeDiscord:
                         "v": 10, "user": BOT_USER, "session_id": secrets.token_hex(8),
                         "resume_gateway_url": self.gateway_url, "guilds": [{"id": GUILD_ID, "unavailable": True}],
                         "application": {"id": APP_ID, "flags": 0}, "private_channels": []}}))
+                    if frame["d"].get("intents", 0) & 1:  # GUILDS: the guild follows, with its channels
+                        await ws.send_str(json.dumps({"op": 0, "t": "GUILD_CREATE", "s": next(self._seq),
+                                                      "d": GUILD}))
                     await self._notify()
         finally:
             self._sockets.discard(ws)
