@@ -217,6 +217,11 @@ class FakeDiscord:
         await self.wait_until(lambda: len(self.calls_of(route)) >= count, timeout=timeout)
         return self.calls_of(route)[:count]
 
+    @property
+    def connections(self) -> int:
+        """Gateway websockets open right now."""
+        return len(self._sockets)
+
     async def wait_connected(self, *, timeout: float = 5.0) -> None:
         await self.wait_until(lambda: bool(self._sockets) and bool(self.identifies), timeout=timeout)
 
@@ -263,6 +268,11 @@ class FakeDiscord:
         frame = json.dumps({"op": 0, "t": event, "s": next(self._seq), "d": data})
         for ws in list(self._sockets):
             await ws.send_str(frame)
+
+    async def drop(self, code: int) -> None:
+        """Close every gateway connection with a close code (4004: authentication failed …)."""
+        for ws in list(self._sockets):
+            await ws.close(code=code, message=b"closed by the fake")
 
     @staticmethod
     def user(user_id: int | str) -> dict[str, Any]:
