@@ -517,7 +517,7 @@ class FakeDiscord:
     def _store(self, channel_id: str, body: dict[str, Any], *, interaction: Interaction | None = None,
                loading: bool = False) -> dict[str, Any]:
         if not loading:
-            _check_message(body, creating=True)
+            check_message(body, creating=True)
         message: dict[str, Any] = {
             "id": snowflake(), "channel_id": channel_id, "type": 20 if interaction else 0,
             "content": body.get("content") or "", "embeds": body.get("embeds") or [],
@@ -535,7 +535,7 @@ class FakeDiscord:
 
     def _edit(self, message: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
         changed = {k: body[k] for k in ("content", "embeds", "components") if k in body}
-        _check_message({**{k: message[k] for k in ("content", "embeds", "components")}, **changed}, creating=False)
+        check_message({**{k: message[k] for k in ("content", "embeds", "components")}, **changed}, creating=False)
         for key, value in changed.items():
             message[key] = value if value is not None else ("" if key == "content" else [])
         message["flags"] &= ~LOADING
@@ -590,7 +590,7 @@ def _embed_size(e: dict[str, Any]) -> int:
             + sum(len(f.get("name", "")) + len(f.get("value", "")) for f in e.get("fields", [])))
 
 
-def _check_message(body: dict[str, Any], *, creating: bool) -> None:
+def check_message(body: dict[str, Any], *, creating: bool) -> None:
     content, embeds, rows = body.get("content") or "", body.get("embeds") or [], body.get("components") or []
     problems = []
     if len(content) > 2000:
