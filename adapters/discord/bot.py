@@ -31,6 +31,7 @@ from discord import app_commands
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
+from adapters.discord import logs
 from adapters.discord.buttons import DeskButton, view_kwargs
 from adapters.discord.commands import build_command, command_line, raw_line, slash_specs, suggestions
 from adapters.discord.render import allowed_mentions, first_title, render, render_single
@@ -78,6 +79,7 @@ class DiscordBot:
                  gateway_url: str = DEFAULT_GATEWAY_URL, guild_id: int | None = None,
                  connect_timeout: float = 30.0, drain_timeout: float = 5.0) -> None:
         install_log_redaction(token_slices(token))
+        logs.install()
         self.core = core
         self._token = token
         self.api_base_url = api_base_url.rstrip("/")

@@ -98,6 +98,9 @@ async def test_the_bot_token_never_reaches_logs_or_messages(core: DeskCore, capl
         status = await fake.slash(CAROL, "status")
         await fake.wait_until(lambda: any(not c.ok for c in status.calls))
     assert "bad signature" in caplog.text and "rejected" in caplog.text  # the leaky errors were logged …
+    assert "/callback has returned" in caplog.text  # … and so were discord.py's webhook URLs, at DEBUG
+    for ix in fake.interactions.values():  # interaction tokens are credentials too (15 minutes)
+        assert ix.token not in caplog.text
     for secret in (SENTINEL_TOKEN, *segments):  # … with every piece of the token masked
         assert secret not in caplog.text
         assert all(secret not in r.getMessage() for r in caplog.records)
