@@ -53,6 +53,8 @@ class DeskButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLA
 
 def view_for(actions: Sequence[Action]) -> discord.ui.View | None:
     """The core's actions as one row of buttons (None when there are none: that removes buttons)."""
+    if not actions:
+        return None
     view = discord.ui.View(timeout=None)
     for action in actions[:5]:
         if TEMPLATE.fullmatch(PREFIX + action.token) is None:
