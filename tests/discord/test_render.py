@@ -20,7 +20,7 @@ from adapters.discord.render import (
     render_single,
 )
 from chatbot.replies import Action, ActionStyle, Reply, Severity, Table
-from tests.fakes.discord import check_message
+from tests.fakes.discord_wire import check_message
 
 
 def valid(part_embeds: tuple[discord.Embed, ...], content: str | None = None) -> None:

@@ -9,8 +9,8 @@ correctness depends on it:
   than 3 s after the interaction was pushed is 10062 "Unknown interaction";
 - after a thinking defer (type 5) the first followup fills the loading message and keeps its
   ephemeral flag; after a deferred update (type 6) `@original` is the message the button is on;
-- message limits (2,000 characters of content, 10 embeds, 6,000 embed characters, field sizes,
-  5×5 buttons, custom_id ≤ 100) and the command-schema rules are checked and refused with 50035;
+- message limits and the command-schema rules (tests/fakes/discord_wire.py) are checked and
+  refused with 50035, as Discord does;
 - every response is `Content-Type: application/json` exactly (discord.py compares the header).
 
 Every REST call is recorded (`Call`), every pushed interaction too (`Interaction`, with the calls
@@ -29,36 +29,38 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import WSMsgType, web
-from discord.utils import DISCORD_EPOCH
 
-DEFAULT_TOKEN = "MTQyNDI0MjQyNDI0MjQyNDI0.GfAkE1.fake-discord-bot-token-for-the-tests_0123456"
-APP_ID = "1424242424242424242"
-GUILD_ID = "1300000000000000001"
-DESK_CHANNEL = "1300000000000000002"
-BOT_USER = {"id": APP_ID, "username": "desk", "discriminator": "0", "global_name": "Desk", "avatar": None,
-            "bot": True, "flags": 0}
-GUILD = {
-    "id": GUILD_ID, "name": "Desk", "unavailable": False, "member_count": 5, "owner_id": "1", "features": [],
-    "roles": [{"id": GUILD_ID, "name": "@everyone", "permissions": "0", "position": 0, "color": 0, "hoist": False,
-               "managed": False, "mentionable": False, "flags": 0}],
-    "channels": [{"id": DESK_CHANNEL, "type": 0, "name": "desk", "position": 0, "permission_overwrites": [],
-                  "nsfw": False, "parent_id": None}],
-    "members": [], "threads": [], "emojis": [], "stickers": [],
-}
-EPHEMERAL, LOADING, SUPPRESS_NOTIFICATIONS = 1 << 6, 1 << 7, 1 << 12
-INTERACTION_TTL = 3.0  # seconds to acknowledge an interaction
-_NAME = re.compile(r"^[-_a-z0-9]{1,32}$")
-_MENTION = re.compile(r"<@!?(\d+)>")
+from tests.fakes.discord_wire import (
+    APP_ID,
+    BOT_USER,
+    DEFAULT_TOKEN,
+    DESK_CHANNEL,
+    EPHEMERAL,
+    GUILD,
+    GUILD_ID,
+    INTERACTION_TTL,
+    LOADING,
+    SUPPRESS_NOTIFICATIONS,
+    ApiError,
+    check_commands,
+    check_message,
+    interaction_payload,
+    iso_now,
+    option_type,
+    pinged,
+    public,
+    snowflake,
+    user,
+)
+
 _ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
     (method, re.compile(f"^{pattern}$"), name) for method, pattern, name in (
         ("GET", r"/users/@me", "get_me"),
         ("GET", r"/oauth2/applications/@me", "app_info"),
         ("PUT", r"/applications/(?P<app>\d+)(?:/guilds/(?P<guild>\d+))?/commands", "sync_commands"),
-        ("GET", r"/applications/(?P<app>\d+)(?:/guilds/(?P<guild>\d+))?/commands", "get_commands"),
         ("POST", r"/interactions/(?P<iid>\d+)/(?P<tok>[^/]+)/callback", "interaction_callback"),
         ("POST", r"/webhooks/(?P<app>\d+)/(?P<tok>[^/]+)", "followup"),
         ("PATCH", r"/webhooks/(?P<app>\d+)/(?P<tok>[^/]+)/messages/(?P<mid>@original|\d+)", "edit_response"),
@@ -67,15 +69,6 @@ _ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
         ("POST", r"/channels/(?P<cid>\d+)/messages", "create_message"),
         ("PATCH", r"/channels/(?P<cid>\d+)/messages/(?P<mid>\d+)", "edit_message"),
     ))
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, code: int, message: str, headers: dict[str, str] | None = None,
-                 body: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-        self.headers = headers or {}
-        self.body = body or {}
 
 
 @dataclass
@@ -119,23 +112,6 @@ class Interaction:
     def first_response_at(self) -> float | None:
         return next((c.at for c in self.calls if c.route == "interaction_callback"), None)
 
-    @property
-    def user_id(self) -> str:
-        user = self.payload.get("member", {}).get("user") or self.payload["user"]
-        return str(user["id"])
-
-
-_INCREMENT = itertools.count()
-
-
-def snowflake() -> str:
-    """A Discord id that carries the current time (discord.py's `created_at` reads it back)."""
-    ms = int(time.time() * 1000) - DISCORD_EPOCH
-    return str((ms << 22) | (next(_INCREMENT) & 0x3FFFFF))
-
-
-def iso_now() -> str:
-    return datetime.now(UTC).isoformat()
 
 
 class FakeDiscord:
@@ -194,10 +170,10 @@ class FakeDiscord:
     # ------------------------------------------------------------------ test controls and waiting
 
     def fail_next(self, route: str, status: int, code: int, message: str, *, times: int = 1,
-                  headers: dict[str, str] | None = None, body: dict[str, Any] | None = None) -> None:
+                  body: dict[str, Any] | None = None) -> None:
         """Refuse the next `times` calls of `route` the way Discord would (403 50007, 429 …)."""
         for _ in range(times):
-            self._failures[route].append(ApiError(status, code, message, headers, body))
+            self._failures[route].append(ApiError(status, code, message, body))
 
     def calls_of(self, route: str, *, ok: bool | None = None) -> list[Call]:
         return [c for c in self.calls if c.route == route and (ok is None or c.ok is ok)]
@@ -274,37 +250,13 @@ class FakeDiscord:
         for ws in list(self._sockets):
             await ws.close(code=code, message=b"closed by the fake")
 
-    @staticmethod
-    def user(user_id: int | str) -> dict[str, Any]:
-        return {"id": str(user_id), "username": f"user{user_id}", "discriminator": "0", "global_name": None,
-                "avatar": None, "bot": False, "flags": 0}
-
     def dm_channel(self, user_id: int | str) -> str:
         return self.dm_channels.setdefault(str(user_id), snowflake())
 
     def _interaction(self, type_: int, user_id: int | str, data: dict[str, Any], *, channel_id: str | None,
                      dm: bool, message: dict[str, Any] | None = None) -> dict[str, Any]:
-        iid = snowflake()
-        user = self.user(user_id)
-        payload: dict[str, Any] = {
-            "id": iid, "application_id": APP_ID, "type": type_, "token": f"ixtok-{iid}-{secrets.token_hex(8)}",
-            "version": 1, "data": data, "locale": "en-US", "app_permissions": "0", "entitlements": [],
-            "attachment_size_limit": 8 * 1024 * 1024, "context": 1 if dm else 0,
-            "authorizing_integration_owners": {"0": GUILD_ID} if not dm else {"1": str(user_id)},
-        }
-        if dm:
-            cid = channel_id or self.dm_channel(user_id)
-            payload.update(channel_id=cid, user=user, channel={"id": cid, "type": 1, "recipients": [user]})
-        else:
-            cid = channel_id or DESK_CHANNEL
-            payload.update(channel_id=cid, guild_id=GUILD_ID, guild_locale="en-US", member={
-                "user": user, "roles": [], "joined_at": iso_now(), "deaf": False, "mute": False, "flags": 0,
-                "permissions": "0"}, channel={"id": cid, "type": 0, "guild_id": GUILD_ID, "name": "desk",
-                                              "position": 0, "permission_overwrites": [], "nsfw": False,
-                                              "parent_id": None})
-        if message is not None:
-            payload["message"] = _public(message)
-        return payload
+        cid = channel_id or (self.dm_channel(user_id) if dm else DESK_CHANNEL)
+        return interaction_payload(type_, user_id, data, channel_id=cid, dm=dm, message=message)
 
     async def _push_interaction(self, payload: dict[str, Any], original_id: str | None = None) -> Interaction:
         ix = Interaction(payload["id"], payload["token"], payload, time.monotonic(), original_id=original_id)
@@ -316,7 +268,7 @@ class FakeDiscord:
                     dm: bool = False, channel_id: str | None = None) -> Interaction:
         """`user_id` runs `/name` with `options` ({option: value}, in the order given)."""
         command = self._command(name)
-        opts = [{"name": k, "type": _option(command, k)["type"], "value": v} for k, v in (options or {}).items()]
+        opts = [{"name": k, "type": option_type(command, k), "value": v} for k, v in (options or {}).items()]
         data = {"id": command["id"], "name": name, "type": 1, "options": opts}
         if command.get("guild_id"):
             data["guild_id"] = command["guild_id"]
@@ -324,7 +276,7 @@ class FakeDiscord:
 
     async def autocomplete(self, user_id: int | str, name: str, options: dict[str, Any], focused: str) -> Interaction:
         command = self._command(name)
-        opts = [{"name": k, "type": _option(command, k)["type"], "value": v, **({"focused": True} if k == focused
+        opts = [{"name": k, "type": option_type(command, k), "value": v, **({"focused": True} if k == focused
                                                                                  else {})}
                 for k, v in options.items()]
         data = {"id": command["id"], "name": name, "type": 1, "options": opts}
@@ -416,17 +368,14 @@ class FakeDiscord:
 
     async def _r_app_info(self, call: Call) -> dict[str, Any]:
         return {"id": APP_ID, "name": "Desk", "description": "", "icon": None, "bot_public": False,
-                "bot_require_code_grant": False, "owner": self.user(1), "verify_key": "0" * 64, "flags": 0,
+                "bot_require_code_grant": False, "owner": user(1), "verify_key": "0" * 64, "flags": 0,
                 "interactions_endpoint_url": None}
 
     async def _r_sync_commands(self, call: Call, app: str, guild: str | None) -> list[dict[str, Any]]:
         schema = [dict(c, id=snowflake(), application_id=app, version="1", **({"guild_id": guild} if guild else {}))
-                  for c in _check_commands(call.body)]
+                  for c in check_commands(call.body)]
         self.commands[guild] = schema
         return schema
-
-    async def _r_get_commands(self, call: Call, app: str, guild: str | None) -> list[dict[str, Any]]:
-        return self.commands.get(guild, [])
 
     async def _r_interaction_callback(self, call: Call, iid: str, tok: str) -> dict[str, Any] | None:
         ix = call.interaction
@@ -457,7 +406,7 @@ class FakeDiscord:
         return {"interaction": {"id": ix.id, "type": ix.payload["type"], "response_message_id": ix.original_id,
                                 "response_message_loading": kind == 5,
                                 "response_message_ephemeral": bool(message and message["flags"] & EPHEMERAL)},
-                "resource": {"type": kind, **({"message": _public(message)} if message else {})}}
+                "resource": {"type": kind, **({"message": public(message)} if message else {})}}
 
     def _interaction_of(self, call: Call) -> Interaction:
         if call.interaction is None or not call.interaction.acknowledged:
@@ -469,10 +418,10 @@ class FakeDiscord:
         original = self.messages.get(ix.original_id or "")
         if original is not None and original["flags"] & LOADING and ix.original_id not in self.deleted:
             # Discord: the first followup after a thinking defer fills it, keeping its ephemeral flag.
-            return _public(self._edit(original, {k: v for k, v in call.body.items() if k != "flags"}))
+            return public(self._edit(original, {k: v for k, v in call.body.items() if k != "flags"}))
         message = self._store(ix.payload["channel_id"], call.body, interaction=ix)
         ix.followups.append(message["id"])
-        return _public(message)
+        return public(message)
 
     def _response_message(self, call: Call, mid: str) -> dict[str, Any]:
         ix = self._interaction_of(call)
@@ -486,18 +435,18 @@ class FakeDiscord:
         if mid == "@original":
             assert call.interaction is not None
             call.interaction.edited_original = True
-        return _public(self._edit(message, call.body))
+        return public(self._edit(message, call.body))
 
     async def _r_delete_response(self, call: Call, app: str, tok: str, mid: str) -> None:
         self.deleted.add(self._response_message(call, mid)["id"])
 
     async def _r_create_dm(self, call: Call) -> dict[str, Any]:
         user_id = str(call.body["recipient_id"])
-        return {"id": self.dm_channel(user_id), "type": 1, "recipients": [self.user(user_id)],
+        return {"id": self.dm_channel(user_id), "type": 1, "recipients": [user(user_id)],
                 "last_message_id": None}
 
     async def _r_create_message(self, call: Call, cid: str) -> dict[str, Any]:
-        return _public(self._store(cid, call.body))
+        return public(self._store(cid, call.body))
 
     async def _r_edit_message(self, call: Call, cid: str, mid: str) -> dict[str, Any]:
         message = self._message(mid)
@@ -505,7 +454,7 @@ class FakeDiscord:
             raise ApiError(404, 10008, "Unknown Message")
         if message["flags"] & EPHEMERAL:
             raise ApiError(404, 10008, "Unknown Message")  # ephemeral messages only through the interaction
-        return _public(self._edit(message, call.body))
+        return public(self._edit(message, call.body))
 
     # ------------------------------------------------------------------ the message store
 
@@ -529,7 +478,7 @@ class FakeDiscord:
             message["guild_id"] = interaction.payload["guild_id"]
         if body.get("message_reference"):
             message["message_reference"] = body["message_reference"]
-        message["_pinged"] = _pinged(message["content"], body.get("allowed_mentions"))
+        message["_pinged"] = pinged(message["content"], body.get("allowed_mentions"))
         self.messages[message["id"]] = message
         return message
 
@@ -541,103 +490,6 @@ class FakeDiscord:
         message["flags"] &= ~LOADING
         message["edited_timestamp"] = iso_now()
         return message
-
-
-# ---------------------------------------------------------------------------- Discord's rules
-
-
-def _option(command: dict[str, Any], name: str) -> dict[str, Any]:
-    for option in command.get("options", []):
-        if option["name"] == name:
-            return dict(option)
-    raise KeyError(f"/{command['name']} has no option {name!r}")
-
-
-def _check_commands(commands: Any) -> list[dict[str, Any]]:
-    """The rules Discord applies to a bulk overwrite (the ones a generated schema could break)."""
-    if not isinstance(commands, list) or len(commands) > 100:
-        raise ApiError(400, 50035, "Invalid Form Body: at most 100 commands")
-    names = [c.get("name", "") for c in commands]
-    if len(set(names)) != len(names):
-        raise ApiError(400, 50035, "Invalid Form Body: APPLICATION_COMMANDS_DUPLICATE_NAME")
-    for c in commands:
-        where = f"command {c.get('name')!r}"
-        if not _NAME.match(c.get("name", "")) or not 1 <= len(c.get("description", "")) <= 100:
-            raise ApiError(400, 50035, f"Invalid Form Body: {where}: name or description")
-        options = c.get("options") or []
-        if len(options) > 25 or len({o["name"] for o in options}) != len(options):
-            raise ApiError(400, 50035, f"Invalid Form Body: {where}: options")
-        seen_optional = False
-        for o in options:
-            if not _NAME.match(o.get("name", "")) or not 1 <= len(o.get("description", "")) <= 100:
-                raise ApiError(400, 50035, f"Invalid Form Body: {where}: option {o.get('name')!r}")
-            if o.get("type") not in (3, 4, 5, 10):
-                raise ApiError(400, 50035, f"Invalid Form Body: {where}: option type {o.get('type')}")
-            if o.get("required"):
-                if seen_optional:
-                    raise ApiError(400, 50035, f"Invalid Form Body: {where}: APPLICATION_COMMAND_OPTIONS_"
-                                               "REQUIRED_INVALID (required options must be placed before optional)")
-            else:
-                seen_optional = True
-            if o.get("choices") and (o.get("autocomplete") or len(o["choices"]) > 25):
-                raise ApiError(400, 50035, f"Invalid Form Body: {where}: choices")
-    return commands
-
-
-def _embed_size(e: dict[str, Any]) -> int:
-    return (len(e.get("title", "")) + len(e.get("description", "")) + len(e.get("footer", {}).get("text", ""))
-            + len(e.get("author", {}).get("name", ""))
-            + sum(len(f.get("name", "")) + len(f.get("value", "")) for f in e.get("fields", [])))
-
-
-def check_message(body: dict[str, Any], *, creating: bool) -> None:
-    content, embeds, rows = body.get("content") or "", body.get("embeds") or [], body.get("components") or []
-    problems = []
-    if len(content) > 2000:
-        problems.append("content: Must be 2000 or fewer in length.")
-    if len(embeds) > 10:
-        problems.append("embeds: Must be 10 or fewer in length.")
-    for e in embeds:
-        fields = e.get("fields", [])
-        if len(e.get("title", "")) > 256 or len(e.get("description", "")) > 4096 or len(fields) > 25 \
-                or len(e.get("author", {}).get("name", "")) > 256 or len(e.get("footer", {}).get("text", "")) > 2048:
-            problems.append("embeds: title, description, author, footer or field count too long")
-        if any(not 1 <= len(f.get("name", "")) <= 256 or not 1 <= len(f.get("value", "")) <= 1024 for f in fields):
-            problems.append("embeds.fields: name 1-256, value 1-1024")
-    if sum(_embed_size(e) for e in embeds) > 6000:
-        problems.append("embeds: Embed size exceeds maximum size of 6000")
-    custom_ids = []
-    if len(rows) > 5:
-        problems.append("components: Must be 5 or fewer in length.")
-    for row in rows:
-        buttons = row.get("components", [])
-        if row.get("type") != 1 or not 1 <= len(buttons) <= 5:
-            problems.append("components: an action row holds 1-5 buttons")
-        for b in buttons:
-            custom_ids.append(b.get("custom_id", ""))
-            if not 1 <= len(b.get("custom_id", "")) <= 100 or len(b.get("label", "")) > 80:
-                problems.append("components.custom_id: 1-100 characters; label ≤ 80")
-    if len(set(custom_ids)) != len(custom_ids):
-        problems.append("components: COMPONENT_CUSTOM_ID_DUPLICATED")
-    if creating and not (content.strip() or embeds or rows):
-        raise ApiError(400, 50006, "Cannot send an empty message")
-    if problems:
-        raise ApiError(400, 50035, "Invalid Form Body: " + "; ".join(problems))
-
-
-def _pinged(content: str, allowed: dict[str, Any] | None) -> list[str]:
-    """The user ids a message would notify: mentioned in the content and allowed by allowed_mentions."""
-    mentioned = _MENTION.findall(content)
-    if allowed is None:
-        return mentioned
-    if "users" in (allowed.get("parse") or []):
-        return mentioned
-    permitted = {str(u) for u in allowed.get("users") or []}
-    return [u for u in mentioned if u in permitted]
-
-
-def _public(message: dict[str, Any] | None) -> dict[str, Any]:
-    return {k: v for k, v in (message or {}).items() if not k.startswith("_")}
 
 
 async def _body(request: web.Request) -> Any:
