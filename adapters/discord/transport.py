@@ -4,8 +4,9 @@ Implements `chatbot.notify.Transport`. Sends go straight out through discord.py,
 buckets pace them and wait out 429s; ordering notices by urgency is the core notifier's job.
 
 A notice with a `key` (an incident, an approval prompt) is one message per channel, edited in place
-as it changes (key+channel → message id, in memory: after a restart the next update is a new
-message). Editing a message never notifies anyone, so when an edit carries mentions (an
+as it changes (key+channel → message id, in memory and bounded: after a restart the next update
+is a new message); notices with the same key and channel go out one at a time, so two updates
+racing cannot post two messages. Editing a message never notifies anyone, so when an edit carries mentions (an
 escalation) a short reply to the alert mentions them again, with `allowed_mentions` limited to
 exactly those users. A member whose DMs are closed (403 50007) is logged and reported as not
 delivered; every other failure is raised for the notifier to log.
@@ -13,7 +14,9 @@ delivered; every other failure is raised for the notifier to log.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -27,6 +30,7 @@ from chatbot.store.members import DeskMember
 log = logging.getLogger(__name__)
 
 CANNOT_DM = 50007  # "Cannot send messages to this user": DMs closed, or no shared server
+REMEMBERED = 10_000  # keyed messages remembered for edits (the oldest are forgotten first)
 Destination = discord.abc.Messageable
 
 
@@ -36,7 +40,8 @@ class DiscordTransport:
     def __init__(self, client: discord.Client, *, mentions: Callable[[], Mapping[str, int]] | None = None) -> None:
         self.client = client
         self.mentions = mentions
-        self.sent: dict[tuple[str, int], int] = {}  # (notice key, channel id) -> message id, for edits
+        self.sent: OrderedDict[tuple[str, int], int] = OrderedDict()  # (key, channel id) -> message id
+        self._locks: dict[tuple[str, int], tuple[asyncio.Lock, list[int]]] = {}  # lock, [holders + waiters]
 
     # ------------------------------------------------------------------ the Transport protocol
 
@@ -79,8 +84,19 @@ class DiscordTransport:
     async def _deliver_keyed(self, channel: Destination, notice: Notice, silent: bool,
                              mentions: Mapping[str, int] | None) -> None:
         assert notice.key is not None
-        channel_id = _channel_id(channel)
-        key = (notice.key, channel_id)
+        key = (notice.key, _channel_id(channel))
+        lock, users = self._locks.setdefault(key, (asyncio.Lock(), [0]))
+        users[0] += 1
+        try:
+            async with lock:
+                await self._send_or_edit(channel, key, notice, silent, mentions)
+        finally:
+            users[0] -= 1
+            if users[0] == 0:
+                del self._locks[key]
+
+    async def _send_or_edit(self, channel: Destination, key: tuple[str, int], notice: Notice, silent: bool,
+                            mentions: Mapping[str, int] | None) -> None:
         rendered = render_single(notice.reply, mentions=mentions)
         message_id = self.sent.get(key)
         if message_id is not None:
@@ -88,7 +104,7 @@ class DiscordTransport:
             try:
                 await message.edit(**edit_kwargs(rendered))
             except discord.NotFound:
-                log.info("the %s message in channel %s is gone; sending it again", notice.key, channel_id)
+                log.info("the %s message in channel %s is gone; sending it again", notice.key, key[1])
                 self.sent.pop(key, None)
             else:
                 if rendered.mention_ids:  # an edit notifies nobody: say it again, to them only
@@ -99,6 +115,8 @@ class DiscordTransport:
         sent = await channel.send(content=part.content, embeds=list(part.embeds), silent=silent,
                                   allowed_mentions=rendered.allowed_mentions, **view_kwargs(rendered.actions))
         self.sent[key] = sent.id
+        while len(self.sent) > REMEMBERED:
+            self.sent.popitem(last=False)
 
 
 def edit_kwargs(rendered: Rendered) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import logging
 from typing import Any
@@ -134,6 +135,17 @@ async def test_threads_and_rate_limits(fake: FakeDiscord, make_core: MakeCore, m
     failed, sent = fake.calls_of("create_message")
     assert failed.status == 429 and sent.ok and sent.at - failed.at >= 0.05  # discord.py waited, then retried
     assert sent.path == f"/channels/{thread}/messages"
+
+
+async def test_updates_racing_for_one_incident_post_one_message(fake: FakeDiscord, make_core: MakeCore,
+                                                                 make_bot: MakeBot) -> None:
+    core = await make_core(channels=[ChannelConfig(platform="discord", id=DESK_CHANNEL, kinds={"margin": "on"})])
+    bot = await make_bot(core)
+    await asyncio.gather(*(core.notifier.publish(notice("margin", f"Level 1.2{i}", key="incident:7"))
+                           for i in range(3)))
+    assert len(fake.calls_of("create_message")) == 1 and len(fake.calls_of("edit_message")) == 2
+    assert fake.channel_messages(DESK_CHANNEL)[0]["embeds"][0]["title"] == "⚠️ Level 1.22"
+    assert not bot.transport._locks  # nothing left behind
 
 
 async def test_a_keyed_message_that_was_deleted_is_sent_again(fake: FakeDiscord, make_core: MakeCore,
