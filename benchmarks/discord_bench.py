@@ -1,0 +1,168 @@
+"""How much the Discord adapter (and the core behind it) adds to a `/status` round trip.
+
+Everything runs against the local fake Discord (tests/fakes/discord.py) in one event loop: the fake
+pushes a `/status` INTERACTION_CREATE over the gateway and the clock stops when the answer the user
+would see reaches the fake. Three bots, same run, a fresh fake each:
+  bare     a bare discord.py client whose /status answers `send_message("ok")`: one callback, the floor
+  adapter  our DiscordBot with a canned core (a fixed /status reply): the adapter's own cost, which
+           includes acknowledging first (a thinking defer) and then editing the answer in: two requests
+  desk     our DiscordBot with the real DeskCore (SQLite, paper exchange): what a user sees
+  core     DeskCore.handle("/status") called directly, no Discord: the core's share of `desk`
+Two times per run: the first interaction callback (for the bare bot its answer; for ours the
+thinking defer, which Discord shows at once) and the answer itself.
+
+    .venv/bin/python -m benchmarks.discord_bench [--runs 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import discord
+import yarl
+from discord import app_commands
+from discord.gateway import DiscordWebSocket
+from discord.http import Route
+
+from adapters.discord import DiscordBot
+from chatbot.commands.parser import Market
+from chatbot.config import PolicyConfig
+from chatbot.notify import Notifier
+from chatbot.replies import Actor, Reply, Request, Severity, Table
+from tests.discord.desk import CAROL, migrated_template, open_core, sqlite_copy
+from tests.fakes.discord import FakeDiscord
+
+CANNED = Reply(title="Status — cross margin", severity=Severity.SUCCESS,
+               fields=(("Margin level", "∞ (no debt) — EXCESSIVE"), ("Total assets", "20,000.00 USDT")),
+               table=Table(("Asset", "Free", "Borrowed"), (("USDT", "20000", "0"),)))
+
+
+class CannedCore:
+    """Just what DiscordBot touches, answering every command with the same reply."""
+
+    paper = False
+    market = Market({})
+
+    def __init__(self) -> None:
+        self.members = _NoMembers()
+        self.notifier = Notifier(None, None)  # type: ignore[arg-type]
+
+    async def handle(self, request: Request) -> Reply:
+        return CANNED
+
+    async def press(self, token: str, actor: object, event_id: str | None = None) -> Reply:
+        return CANNED
+
+
+class _NoMembers:
+    def all(self) -> list[Any]:
+        return []
+
+
+Samples = tuple[list[float], list[float]]  # (first response: thinking or answer, answer), seconds
+
+
+async def round_trips(fake: FakeDiscord, runs: int, warmup: int) -> Samples:
+    """Per run, from pushing /status: when the first interaction callback reached the fake (the user
+    sees "thinking…" or the answer), and when the answer did."""
+    first: list[float] = []
+    answer: list[float] = []
+    for i in range(warmup + runs):
+        ix = await fake.slash(CAROL, "status")
+        await fake.wait_replies(ix)
+        done = time.monotonic()
+        if i >= warmup:
+            assert ix.first_response_at is not None
+            first.append(ix.first_response_at - ix.pushed_at)
+            answer.append(done - ix.pushed_at)
+    return first, answer
+
+
+async def bare_bot(fake: FakeDiscord, runs: int, warmup: int) -> Samples:
+    client = discord.Client(intents=discord.Intents(guilds=True))
+    tree = app_commands.CommandTree(client)
+
+    @tree.command(name="status", description="Margin status")
+    async def status(interaction: discord.Interaction) -> None:
+        await interaction.response.send_message("ok")
+
+    saved = Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
+    Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = fake.api_base_url, yarl.URL(fake.gateway_url)  # type: ignore[misc]
+    try:
+        await client.login(fake.token)
+        await tree.sync()
+        runner = asyncio.create_task(client.connect())
+        await fake.wait_connected()
+        try:
+            return await round_trips(fake, runs, warmup)
+        finally:
+            await client.close()
+            await runner
+    finally:
+        Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = saved  # type: ignore[misc]
+
+
+async def ours(fake: FakeDiscord, core: Any, runs: int, warmup: int) -> Samples:
+    async with DiscordBot(core, fake.token, api_base_url=fake.api_base_url, gateway_url=fake.gateway_url):
+        return await round_trips(fake, runs, warmup)
+
+
+async def core_alone(core: Any, runs: int, warmup: int) -> Samples:
+    out: list[float] = []
+    for i in range(warmup + runs):
+        start = time.perf_counter()
+        await core.handle(Request(Actor("discord", str(CAROL)), "/status", chat_id="1", event_id=f"bench:{i}",
+                                  sent_at=datetime.now(UTC)))
+        if i >= warmup:
+            out.append(time.perf_counter() - start)
+    return out, out
+
+
+def summary(name: str, samples: Samples, floor: Samples | None) -> str:
+    out = f"{name:<8}"
+    for label, values, base in (("first", samples[0], floor[0] if floor else None),
+                                ("answer", samples[1], floor[1] if floor else None)):
+        ms = sorted(s * 1000 for s in values)
+        median, p99 = statistics.median(ms), ms[min(len(ms) - 1, int(len(ms) * 0.99))]
+        ratio = f" {median / (statistics.median(base) * 1000):4.2f}x" if base else "      "
+        out += f"   {label} median {median:6.2f} ms p99 {p99:6.2f} ms{ratio}"
+    return out
+
+
+async def main(runs: int, warmup: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        url = sqlite_copy(migrated_template(directory), directory)
+        core = await open_core(url, policy=PolicyConfig(rate_limit_per_minute=1_000_000))
+        results: dict[str, Samples] = {}
+        bots: list[tuple[str, Callable[[FakeDiscord], Awaitable[Samples]]]] = [
+            ("bare", lambda f: bare_bot(f, runs, warmup)),
+            ("adapter", lambda f: ours(f, CannedCore(), runs, warmup)),
+            ("desk", lambda f: ours(f, core, runs, warmup)),
+        ]
+        for name, run in bots:
+            async with FakeDiscord() as fake:
+                results[name] = await run(fake)
+        results["core"] = await core_alone(core, runs, warmup)
+        await core.exchange.close()
+        core.engine.dispose()
+    print(f"/status through the fake Discord, {runs} runs after {warmup} warm-up; from the gateway push to the "
+          "first callback (first) and to the answer (answer) reaching the fake; ratios to bare")
+    for name, samples in results.items():
+        print(summary(name, samples, None if name in ("bare", "core") else results["bare"]))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--warmup", type=int, default=20)
+    args = parser.parse_args()
+    asyncio.run(main(args.runs, args.warmup))
