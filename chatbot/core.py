@@ -108,6 +108,10 @@ class DeskCore:
         return self.services.notifier
 
     @property
+    def incidents(self) -> IncidentStore:
+        return self.services.incidents
+
+    @property
     def monitor(self) -> MarginMonitor:
         return self.services.monitor
 

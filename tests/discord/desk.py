@@ -19,6 +19,7 @@ from chatbot.config import ChannelConfig, DeskConfig, MemberConfig, PaperConfig,
 from chatbot.core import DeskCore
 from chatbot.store import migrate
 from chatbot.store.db import make_engine
+from tests.core.desk import AUDIT_KEY
 from tests.fakes.discord import FakeDiscord
 
 ALICE, BOB, CAROL, DAVE, MALLORY = 2001, 2002, 2003, 2004, 6666
@@ -59,9 +60,9 @@ async def open_core(url: str, *, policy: PolicyConfig | None = None, paper: bool
     exchange = await PaperExchange.open(engine, PAPER)
     desk = DeskConfig(members=MEMBERS if members is None else members, policy=policy or PolicyConfig(),
                       channels=channels or [], paper=PAPER)
-    core = DeskCore(engine=engine, exchange=exchange, desk=desk)
+    core = DeskCore(engine=engine, exchange=exchange, desk=desk, audit_key=AUDIT_KEY)
     # Unless `paper=True`, the paper engine stands in for a live exchange: no drills.
-    core.paper = paper
+    core.services.paper = paper
     await core.start()
     return core
 
