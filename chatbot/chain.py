@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from chatbot.commands.parser import ParseError, parse
+from chatbot.commands.parser import ParseError, parse, parse_named
 from chatbot.commands.registry import HANDLERS, CommandSpec, lookup, read_token
 from chatbot.redact import REDACTOR
 from chatbot.replies import Reply, Request, Severity, error
@@ -116,7 +116,11 @@ class Chain:
                 return None, {}, ParseError("This button is no longer valid.", "See /pending")
             spec, nonce = found
             return spec, {"nonce": nonce}, None
-        parsed = parse(request.text, self.svc.market)
+        if request.args is not None:
+            head = request.text.strip().split(maxsplit=1)[0] if request.text.strip() else "/"
+            parsed = parse_named(head[1:], request.args, self.svc.market)
+        else:
+            parsed = parse(request.text, self.svc.market)
         if isinstance(parsed, ParseError):
             head = request.text.strip().split(maxsplit=1)[0] if request.text.strip() else ""
             spec = lookup(head[1:].split("@", 1)[0]) if head.startswith("/") and head.isascii() else None

@@ -1,8 +1,10 @@
 """Keep secrets out of logs, chat messages, audit rows and exception text.
 
-`Redactor` knows the configured secret values and the shapes secrets take on the wire (a Telegram
-bot token in a URL path, `signature=` query values, API-key headers). `install_log_redaction()`
-puts it on every log record and quiets the HTTP client loggers that print request URLs.
+`Redactor` knows the configured secret values (and their pieces: a log line may hold only one
+segment of a token) and the shapes secrets take on the wire: a Telegram bot token in a URL path,
+`signature=` query values, API-key and bot authorization headers, Discord interaction tokens in
+webhook URLs and gateway payloads. `install_log_redaction()` puts it on every log record and
+quiets the HTTP client loggers that print request URLs.
 """
 
 from __future__ import annotations
@@ -17,7 +19,11 @@ _PATTERNS = (
     re.compile(r"(signature=)[0-9a-fA-F]{16,}"),
     re.compile(r"(X-MBX-APIKEY['\"]?\s*[:=]\s*['\"]?)[A-Za-z0-9]{16,}", re.IGNORECASE),
     re.compile(r"(Authorization['\"]?\s*[:=]\s*['\"]?Bot\s+)[A-Za-z0-9._-]{20,}", re.IGNORECASE),
+    re.compile(r"(/interactions/\d+/)[^/\s?'\"]+"),  # Discord interaction tokens (valid 15 min)
+    re.compile(r"(/webhooks/\d+/)[^/\s?'\"]+"),
+    re.compile(r"""(['"]token['"]\s*:\s*['"])[^'"]+"""),
 )
+SEGMENT_MIN = 8  # pieces of a secret at least this long are secrets too
 
 
 class Redactor:
@@ -26,9 +32,11 @@ class Redactor:
         self.add(secrets)
 
     def add(self, secrets: Iterable[str]) -> None:
-        for s in secrets:
-            if s and len(s) >= 6 and s not in self._secrets:
-                self._secrets.append(s)
+        for secret in secrets:
+            pieces = [secret, *(p for p in re.split(r"[.:]", secret) if len(p) >= SEGMENT_MIN)] if secret else []
+            for piece in pieces:
+                if len(piece) >= 6 and piece not in self._secrets:
+                    self._secrets.append(piece)
         self._secrets.sort(key=len, reverse=True)
 
     def __call__(self, text: str) -> str:

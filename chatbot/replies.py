@@ -7,6 +7,7 @@ one goes back to the core as `core.press(token, actor)`. Nothing here knows any 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -35,6 +36,7 @@ class Request:
     edited: bool = False  # an edited message never triggers an action
     forwarded: bool = False  # a forwarded message never triggers an action
     token: str | None = None  # a pressed button's opaque token
+    args: Mapping[str, str | bool] | None = None  # arguments by name (slash options), instead of parsing `text`
 
 
 class Severity(StrEnum):

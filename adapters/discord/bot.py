@@ -31,7 +31,6 @@ from discord import app_commands
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from adapters.discord import logs
 from adapters.discord.buttons import DeskButton, view_kwargs
 from adapters.discord.commands import build_command, command_line, raw_line, slash_specs, suggestions
 from adapters.discord.render import allowed_mentions, first_title, render, render_single
@@ -46,11 +45,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_API_BASE_URL = "https://discord.com/api/v10"
 DEFAULT_GATEWAY_URL = "wss://gateway.discord.gg/"
-
-
-def token_slices(token: str) -> list[str]:
-    """The token and each of its dot-separated segments (a log line may hold only a piece of it)."""
-    return [token, *(segment for segment in token.split(".") if len(segment) >= 6)]
 
 
 class DeskClient(discord.Client):
@@ -78,8 +72,7 @@ class DiscordBot:
     def __init__(self, core: DeskCore, token: str, *, api_base_url: str = DEFAULT_API_BASE_URL,
                  gateway_url: str = DEFAULT_GATEWAY_URL, guild_id: int | None = None,
                  connect_timeout: float = 30.0, drain_timeout: float = 5.0) -> None:
-        install_log_redaction(token_slices(token))
-        logs.install()
+        install_log_redaction([token])  # with its pieces and Discord's interaction-token shapes
         self.core = core
         self._token = token
         self.api_base_url = api_base_url.rstrip("/")
@@ -177,9 +170,11 @@ class DiscordBot:
 
     async def on_command(self, interaction: discord.Interaction[Any], spec: CommandSpec,
                          values: dict[str, Any]) -> None:
-        await self.serve(interaction, command_line(spec, values))
+        named = {k: v if isinstance(v, bool) else str(v) for k, v in values.items() if v is not None}
+        await self.serve(interaction, command_line(spec, values), args=named)
 
-    async def serve(self, interaction: discord.Interaction[Any], text: str) -> None:
+    async def serve(self, interaction: discord.Interaction[Any], text: str,
+                    args: dict[str, str | bool] | None = None) -> None:
         """Acknowledge first (Discord's 3 s), then ask the core, then show its reply."""
         with self._tracked():
             if not await self._acknowledge(interaction, interaction.response.defer(thinking=True)):
@@ -187,7 +182,7 @@ class DiscordBot:
             reply = await self.core.handle(Request(
                 actor=Actor("discord", str(interaction.user.id)), text=text,
                 chat_id=str(interaction.channel_id) if interaction.channel_id else None,
-                event_id=f"dc:{interaction.id}", sent_at=interaction.created_at))
+                event_id=f"dc:{interaction.id}", sent_at=interaction.created_at, args=args))
             try:
                 await self._show(interaction, reply)
             except discord.HTTPException as exc:

@@ -7,9 +7,10 @@ its choices as Discord choices, and autocomplete for symbols and assets. Option 
 the value: amounts and prices are strings (Discord's number is a double; the desk's money is
 exact decimal), DAYS an integer, flags a boolean, the rest strings. No value is checked here.
 
-When a command runs, its options are turned back into the command line a member would have typed
-(`/borrow USDT 1000`, a true flag adds its word) and the core parses, validates and authorizes it
-exactly like typed text: one validation path, not two.
+When a command runs, its options go to the core by name (`Request.args`), and the core validates
+each in its slot with exactly the checks typed text gets (`chatbot.commands.parser.parse_named`):
+one validation path, not two. The equivalent typed line (`/borrow USDT 1000`) goes along for the
+audit log and the logs.
 """
 
 from __future__ import annotations

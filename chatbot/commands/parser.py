@@ -8,6 +8,7 @@ ASCII, case-insensitive and must exist on the exchange.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -71,6 +72,36 @@ def parse(text: str, market: Market) -> ParsedCommand | ParseError:
         return ParseError(f"Unknown command /{name[:20]}.", "Try /help")
     try:
         args = _bind(spec, tokens[1:], market)
+    except _ArgError as exc:
+        return ParseError(str(exc), _example(spec), spec.name)
+    return ParsedCommand(spec, args)
+
+
+def parse_named(name: str, values: Mapping[str, str | bool], market: Market) -> ParsedCommand | ParseError:
+    """A command whose arguments arrive by name (Discord's slash options), validated slot by slot with
+    exactly the checks typed text gets. Unknown names and missing required arguments are errors."""
+    spec = lookup(name) if name.isascii() else None
+    if spec is None:
+        return ParseError(f"Unknown command /{name[:20]}.", "Try /help")
+    known = {a.name for a in spec.args}
+    extra = sorted(set(values) - known)
+    if extra:
+        return ParseError(f"Unexpected '{extra[0][:20]}'.", _example(spec), spec.name)
+    args: dict[str, object] = {}
+    try:
+        for arg in spec.args:
+            value = values.get(arg.name)
+            if arg.kind is ArgKind.FLAG:
+                args[arg.name] = value is True or (isinstance(value, str) and value.lower() in ("true", arg.name))
+                continue
+            text = value.strip() if isinstance(value, str) else ""
+            if not text:
+                if arg.required:
+                    raise _ArgError(f"Missing {arg.name.upper()}.")
+                continue
+            if len(text) > MAX_LINE:
+                raise _ArgError(f"{arg.name.upper()} is too long.")
+            args[arg.name] = text[:200] if arg.kind is ArgKind.TEXT else _convert(arg, text, market, args)
     except _ArgError as exc:
         return ParseError(str(exc), _example(spec), spec.name)
     return ParsedCommand(spec, args)

@@ -84,3 +84,18 @@ def test_good_inputs() -> None:
     assert isinstance(r, ParsedCommand) and r.name == "status"
     r = parse("/reject 7f3a way too large", MARKET)
     assert isinstance(r, ParsedCommand) and r.args == {"id": "7f3a", "reason": "way too large"}
+
+
+def test_named_arguments_are_checked_like_typed_ones() -> None:
+    from chatbot.commands.parser import parse_named
+
+    named = parse_named("borrow", {"asset": "usdt", "amount": "1000"}, MARKET)
+    assert isinstance(named, ParsedCommand) and named.args == parse("/borrow USDT 1000", MARKET).args  # type: ignore[union-attr]
+    for values, message in (({"asset": "USDT", "amount": "1e3"}, "AMOUNT"), ({"asset": "USDT"}, "Missing AMOUNT"),
+                            ({"asset": "USDT", "amount": "5", "colour": "red"}, "Unexpected 'colour'")):
+        refused = parse_named("borrow", values, MARKET)
+        assert isinstance(refused, ParseError) and message in refused.message
+    reject = parse_named("reject", {"reason": "too large"}, MARKET)
+    assert isinstance(reject, ParsedCommand) and reject.args == {"reason": "too large"}
+    flag = parse_named("long", {"symbol": "BTCUSDT", "qty": "0.1", "isolated": True}, MARKET)
+    assert isinstance(flag, ParsedCommand) and flag.args["isolated"] is True

@@ -229,6 +229,16 @@ async def test_options_reach_the_core_as_the_typed_line(fake: FakeDiscord, core:
     assert json.loads(core.audit.find("interest")[-1].detail_json)["args"] == {"days": "7"}
 
 
+async def test_options_keep_their_names_optional_ones_and_spaces_included(fake: FakeDiscord, core: DeskCore,
+                                                                           bot: DiscordBot) -> None:
+    # Typed, "/reject too large" would read "too" as the request id; by name, the reason stays a reason.
+    reply = await one_reply(fake, await fake.slash(ALICE, "reject", {"reason": "too large"}))
+    assert "Nothing is waiting for approval" in fake.text_of(reply)
+    halted = await one_reply(fake, await fake.slash(ALICE, "halt", {"reason": "flash crash on BTC"}))
+    assert "HALTED by alice: flash crash on BTC" in fake.text_of(halted)
+    assert core.halted()
+
+
 async def test_a_command_registered_by_another_build_is_answered_by_the_core(fake: FakeDiscord, core: DeskCore,
                                                                              bot: DiscordBot) -> None:
     fake.commands[None].append({"id": "1", "name": "weather", "description": "gone", "type": 1, "options": []})
