@@ -168,8 +168,8 @@ class AlertsConfig(_Strict):
 
 
 Mode = Literal["on", "silent", "off"]
-Kind = Literal["margin", "interest", "approvals", "system"]
-KINDS: tuple[str, ...] = get_args(Kind)  # every kind of notice the bot sends: the one list
+Kind = Literal["margin", "approvals", "system", "interest"]
+KINDS: tuple[str, ...] = get_args(Kind)  # every kind of notice the bot sends, most urgent first: the one list
 
 
 class ChannelConfig(_Strict):

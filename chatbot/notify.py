@@ -1,13 +1,17 @@
 """The notifier bus: the core's own messages (approvals, alerts, summaries) to members and channels.
 
-The core publishes a `Notice` of a kind (margin, interest, approvals, system). The bus delivers it
+The core publishes a `Notice` of a kind (margin, approvals, system, interest). The bus delivers it
 by direct message to the members it names, and to every channel subscribed to that kind on every
-platform with a registered transport, `on` (normal) or `silent` (no notification sound). Channel
-subscriptions come from the TOML `[[channels]]` and from `/subscribe` in a channel (database).
+platform with a registered transport, `on` (normal) or `silent` (no notification sound), each
+delivery through the platform's outbox (most urgent kind first). Channel subscriptions come from
+the TOML `[[channels]]` and from `/subscribe` in a channel (database). `publish` returns how many
+deliveries actually happened, so an incident can count only what reached someone.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from chatbot.config import ChannelConfig
+from chatbot.outbox import Outbox
 from chatbot.replies import Notice
 from chatbot.store.db import session_scope
 from chatbot.store.members import DeskMember, MemberStore
@@ -76,14 +81,18 @@ class SubscriptionStore:
 
 
 class Notifier:
+    """Delivers notices through each platform's outbox (`chatbot.outbox`): the most urgent first."""
+
     def __init__(self, members: MemberStore, subscriptions: SubscriptionStore) -> None:
         self.members = members
         self.subscriptions = subscriptions
         self.transports: dict[str, Transport] = {}
+        self.outboxes: dict[str, Outbox] = {}
         self._on_register: list[Callable[[], None]] = []
 
     def register(self, transport: Transport) -> None:
         self.transports[transport.platform] = transport
+        self.outboxes.setdefault(transport.platform, Outbox(transport.platform))
         for hook in self._on_register:
             hook()
 
@@ -96,35 +105,42 @@ class Notifier:
         return any(sub.kind == kind and sub.mode != "off" and sub.platform in self.transports
                    for sub in self.subscriptions.all())
 
-    def unregister(self, platform: str) -> None:
+    async def unregister(self, platform: str) -> None:
+        """The platform is going away: what is still queued for it is reported as not delivered."""
         self.transports.pop(platform, None)
+        outbox = self.outboxes.pop(platform, None)
+        if outbox is not None:
+            await outbox.close()
 
     async def publish(self, notice: Notice) -> int:
         """Deliver everywhere it should go; a failing platform is logged, never fatal. Returns deliveries."""
-        delivered = 0
+        queued: list[tuple[str, asyncio.Future[bool]]] = []
         for name in notice.to_members:
             member = self.members.get(name)
             if member is None:
                 continue
-            for transport in list(self.transports.values()):
-                try:
-                    if await transport.send_to_member(member, notice):
-                        delivered += 1
-                except Exception:
-                    log.exception("could not deliver a %s notice to %s on %s", notice.kind, name,
-                                  transport.platform)
+            for platform, transport in list(self.transports.items()):
+                what = f"a {notice.kind} notice to {name} on {platform}"
+                send = functools.partial(transport.send_to_member, member, notice)
+                queued.append((what, self.outboxes[platform].submit(notice.kind, send, what)))
         if notice.to_channels:
             for sub in self.subscriptions.all():
-                if sub.kind != notice.kind or sub.mode == "off":
-                    continue
                 transport = self.transports.get(sub.platform)
-                if transport is None:
+                if sub.kind != notice.kind or sub.mode == "off" or transport is None:
                     continue
-                try:
-                    await transport.send_to_channel(sub.channel_id, notice, silent=sub.mode == "silent",
-                                                    topic_id=sub.topic_id)
-                    delivered += 1
-                except Exception:
-                    log.exception("could not deliver a %s notice to %s:%s", notice.kind, sub.platform,
-                                  sub.channel_id)
+                what = f"a {notice.kind} notice to {sub.platform}:{sub.channel_id}"
+                send = functools.partial(_to_channel, transport, sub, notice)
+                queued.append((what, self.outboxes[sub.platform].submit(notice.kind, send, what)))
+        results = await asyncio.gather(*(future for _, future in queued), return_exceptions=True)
+        delivered = 0
+        for (what, _), result in zip(queued, results, strict=True):
+            if isinstance(result, BaseException):
+                log.error("could not deliver %s", what, exc_info=result)
+            elif result:
+                delivered += 1
         return delivered
+
+
+async def _to_channel(transport: Transport, sub: Subscription, notice: Notice) -> bool:
+    await transport.send_to_channel(sub.channel_id, notice, silent=sub.mode == "silent", topic_id=sub.topic_id)
+    return True

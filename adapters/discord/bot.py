@@ -133,7 +133,7 @@ class DiscordBot:
 
     async def stop(self) -> None:
         if self.core.notifier.transports.get(self.transport.platform) is self.transport:
-            self.core.notifier.unregister(self.transport.platform)
+            await self.core.notifier.unregister(self.transport.platform)
         await self._shutdown()
 
     async def _shutdown(self) -> None:

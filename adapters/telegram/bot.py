@@ -143,7 +143,7 @@ class TelegramBot:
 
     async def stop(self) -> None:
         if self.core.notifier.transports.get(self.transport.platform) is self.transport:
-            self.core.notifier.unregister(self.transport.platform)
+            await self.core.notifier.unregister(self.transport.platform)
         if self._unwatch_members is not None:
             self._unwatch_members()
             self._unwatch_members = None
@@ -161,7 +161,6 @@ class TelegramBot:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self.transport.close()
         await self.app.shutdown()
 
     async def __aenter__(self) -> TelegramBot:

@@ -1,13 +1,10 @@
 """The core notifier's way out to Telegram: DMs to members, posts to channels and forum topics.
 
-Why a small outbox instead of sending straight away: under a flood limit, margin alerts must not
-queue behind an interest summary. Every notice goes through one priority queue drained by one
-worker (margin < approvals < system < interest). PTB's `AIORateLimiter` paces the requests and, on
-`RetryAfter`, pauses *every* request for the time Telegram asks and retries the one in flight
-(`max_retries`). While it waits, new notices keep arriving in the queue, and when it resumes the worker
-takes the most urgent one next, so a margin alert raised during the pause goes out before queued
-summaries. If the limiter runs out of retries, the worker waits `retry_after` itself and puts the
-notice back in the queue in its priority slot.
+Sends go straight out; ordering notices by urgency is the core's outbox (`chatbot.outbox`). PTB's
+`AIORateLimiter` paces the requests and, on `RetryAfter`, pauses *every* request for the time
+Telegram asks and retries the one in flight (`max_retries`); when it runs out of retries, this
+transport raises `RetryLater` and the outbox waits as told and puts the notice back in its
+priority slot — behind anything more urgent that arrived meanwhile.
 
 A notice with a `key` (an incident, an approval prompt) is edited in place when this process sent
 it to that chat before (key+chat → message id, in memory: after a restart the next update is a new
@@ -17,12 +14,9 @@ reported as "not delivered", never raised.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import itertools
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, Message
@@ -30,31 +24,22 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter
 
 from adapters.telegram.render import render, render_single
+from chatbot.outbox import RetryLater
 from chatbot.replies import Notice
 from chatbot.store.members import DeskMember
 
 log = logging.getLogger(__name__)
 
-PRIORITY = {"margin": 0, "approvals": 1, "system": 2, "interest": 3}
 ChatId = int | str
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
-@dataclass(eq=False)
+@dataclass(frozen=True)
 class _Job:
     chat_id: ChatId
     notice: Notice
-    silent: bool
-    topic_id: int | None
-    future: asyncio.Future[bool]
-    attempts: int = 0
-
-
-@dataclass(order=True)
-class _Entry:
-    priority: int
-    seq: int
-    job: _Job = field(compare=False)
+    silent: bool = False
+    topic_id: int | None = None
 
 
 def chat_id_of(channel_id: str) -> ChatId:
@@ -73,84 +58,27 @@ class TelegramTransport:
 
     platform = "telegram"
 
-    def __init__(self, bot: Bot, *, mentions: Callable[[], Mapping[str, int]] | None = None,
-                 max_attempts: int = 5) -> None:
+    def __init__(self, bot: Bot, *, mentions: Callable[[], Mapping[str, int]] | None = None) -> None:
         self.bot = bot
         self.mentions = mentions
-        self.max_attempts = max_attempts
         self.sent: dict[tuple[str, ChatId], int] = {}  # (notice key, chat) -> message id, for edits
-        self._queue: asyncio.PriorityQueue[_Entry] = asyncio.PriorityQueue()
-        self._seq = itertools.count()
-        self._worker: asyncio.Task[None] | None = None
-        self._closed = False
 
     # ------------------------------------------------------------------ the Transport protocol
 
     async def send_to_member(self, member: DeskMember, notice: Notice) -> bool:
         if member.telegram_id is None:
             return False
-        return await self.submit(member.telegram_id, notice)
+        return await self.deliver(_Job(member.telegram_id, notice))
 
     async def send_to_channel(self, channel_id: str, notice: Notice, *, silent: bool,
                               topic_id: int | None) -> None:
-        await self.submit(chat_id_of(channel_id), notice, silent=silent, topic_id=topic_id)
+        await self.deliver(_Job(chat_id_of(channel_id), notice, silent, topic_id))
 
-    # ------------------------------------------------------------------ the outbox
-
-    def submit(self, chat_id: ChatId, notice: Notice, *, silent: bool = False,
-               topic_id: int | None = None) -> asyncio.Future[bool]:
-        """Queue a notice; the future says whether it was delivered (False: blocked, no chat …)."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[bool] = loop.create_future()
-        if self._closed:
-            future.set_result(False)
-            return future
-        job = _Job(chat_id, notice, silent, topic_id, future)
-        self._queue.put_nowait(_Entry(PRIORITY.get(notice.kind, 2), next(self._seq), job))
-        if self._worker is None or self._worker.done():
-            self._worker = loop.create_task(self._drain(), name="telegram-outbox")
-        return future
-
-    async def close(self) -> None:
-        """Stop the worker; notices still queued are reported as not delivered."""
-        self._closed = True
-        if self._worker is not None:
-            self._worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._worker
-        while not self._queue.empty():
-            job = self._queue.get_nowait().job
-            if not job.future.done():
-                job.future.set_result(False)
-
-    async def _drain(self) -> None:
-        while True:
-            entry = await self._queue.get()
-            job = entry.job
-            if job.future.done():  # the publisher gave up waiting
-                continue
-            try:
-                delivered = await self._deliver(job)
-            except RetryAfter as exc:  # the rate limiter's own retries are used up
-                job.attempts += 1
-                if job.attempts >= self.max_attempts:
-                    log.error("gave up on a %s notice to %s after %d flood waits", job.notice.kind, job.chat_id,
-                              job.attempts)
-                    job.future.set_result(False)
-                    continue
-                self._queue.put_nowait(entry)  # same priority and place in line
-                await asyncio.sleep(retry_seconds(exc))
-                continue
-            except asyncio.CancelledError:
-                if not job.future.done():
-                    job.future.set_result(False)
-                raise
-            except Exception as exc:
-                if not job.future.done():
-                    job.future.set_exception(exc)
-                continue
-            if not job.future.done():
-                job.future.set_result(delivered)
+    async def deliver(self, job: _Job) -> bool:
+        try:
+            return await self._deliver(job)
+        except RetryAfter as exc:  # the rate limiter's own retries are used up
+            raise RetryLater(retry_seconds(exc)) from None
 
     async def _deliver(self, job: _Job) -> bool:
         notice, chat_id = job.notice, job.chat_id

@@ -103,36 +103,47 @@ async def test_retry_after_on_a_reply_is_retried_by_the_rate_limiter(fake: FakeT
     assert ok.result["text"].startswith("✅ Status")
 
 
-async def test_margin_alerts_jump_the_queue_while_flood_limited(fake: FakeTelegram, bot: TelegramBot) -> None:
-    transport = bot.transport
+def dm(core: DeskCore, kind: str, title: str) -> asyncio.Future[int]:
+    """Publish a notice to alice by DM, in the background (it goes through the Telegram outbox)."""
+    return asyncio.ensure_future(core.notifier.publish(notice(kind, title, to_members=("alice",),
+                                                              to_channels=False)))
+
+
+async def test_margin_alerts_jump_the_queue_while_flood_limited(fake: FakeTelegram, core: DeskCore,
+                                                                bot: TelegramBot) -> None:
     fake.fail_next("sendMessage", 429, "Too Many Requests", FLOOD)
     fake.hold("sendMessage")
-    first = transport.submit(ALICE, notice("system", "system notice"))
+    first = dm(core, "system", "system notice")
     await fake.wait_arrivals("sendMessage", 1)  # in flight, about to be told to wait
-    later = [transport.submit(ALICE, notice("interest", "interest summary")),
-             transport.submit(ALICE, notice("approvals", "approval")),
-             transport.submit(ALICE, notice("margin", "MARGIN CALL"))]
+    later = [dm(core, "interest", "interest summary"), dm(core, "approvals", "approval"),
+             dm(core, "margin", "MARGIN CALL")]
+    await asyncio.sleep(0.01)  # all three are queued behind the one in flight
     fake.release("sendMessage")
-    assert await asyncio.gather(first, *later) == [True, True, True, True]
+    assert await asyncio.gather(first, *later) == [1, 1, 1, 1]
     order = [c.result["text"].split(" ", 1)[1] for c in fake.calls_of("sendMessage", ok=True)]
     assert order == ["system notice", "MARGIN CALL", "approval", "interest summary"]
     assert len(fake.calls_of("sendMessage", ok=False)) == 1
 
 
 async def test_flood_outlasting_the_limiter_is_requeued_behind_more_urgent_notices(
-        fake: FakeTelegram, bot: TelegramBot) -> None:
-    transport = bot.transport
+        fake: FakeTelegram, core: DeskCore, bot: TelegramBot) -> None:
     fake.fail_next("sendMessage", 429, "Too Many Requests", FLOOD, times=3)  # the limiter retries 2 times
     fake.hold("sendMessage")
-    summary = transport.submit(ALICE, notice("interest", "interest summary"))
+    summary = dm(core, "interest", "interest summary")
     await fake.wait_arrivals("sendMessage", 1)
-    alert = transport.submit(ALICE, notice("margin", "MARGIN CALL"))
+    alert = dm(core, "margin", "MARGIN CALL")
+    await asyncio.sleep(0.01)
     fake.release("sendMessage")
-    assert await asyncio.gather(summary, alert) == [True, True]
+    assert await asyncio.gather(summary, alert) == [1, 1]
     order = [c.result["text"].split(" ", 1)[1] for c in fake.calls_of("sendMessage", ok=True)]
     assert order == ["MARGIN CALL", "interest summary"]
 
 
-async def test_closed_transport_reports_not_delivered(fake: FakeTelegram, bot: TelegramBot) -> None:
-    await bot.transport.close()
-    assert await bot.transport.submit(ALICE, notice("margin", "late")) is False
+async def test_closed_outbox_reports_not_delivered(fake: FakeTelegram, core: DeskCore, bot: TelegramBot) -> None:
+    outbox = core.notifier.outboxes["telegram"]
+    await outbox.close()
+
+    async def send() -> bool:
+        raise AssertionError("nothing is sent after close")
+
+    assert await outbox.submit("margin", send) is False
