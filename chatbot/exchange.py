@@ -296,6 +296,21 @@ def isolated_account(symbol: str) -> str:
     return f"ISOLATED:{symbol}"
 
 
+def account_key(isolated_symbol: str | None) -> str:
+    """How the desk's own records name an account: "cross", or the isolated pair's symbol."""
+    return isolated_symbol or "cross"
+
+
+def account_label(isolated_symbol: str | None) -> str:
+    """How replies name an account: "cross", or "isolated BTCUSDT"."""
+    return f"isolated {isolated_symbol}" if isolated_symbol else "cross"
+
+
+def account_of_key(key: str) -> str | None:
+    """The isolated symbol a record's account key names (None for "cross")."""
+    return None if key == "cross" else key
+
+
 # ---------------------------------------------------------------------------- the port
 
 

@@ -36,6 +36,7 @@ from chatbot.exchange import (
     OrderNotFound,
     OrderRequest,
     OrderType,
+    account_key,
 )
 from chatbot.plans import OrderStep
 from chatbot.store.audit import AuditLog
@@ -79,7 +80,7 @@ def new_client_id() -> str:
 
 def flight_key(asset: str, isolated_symbol: str | None) -> str:
     """Loans are single-flight per account and asset."""
-    return f"loan:{isolated_symbol or 'cross'}:{asset}"
+    return f"loan:{account_key(isolated_symbol)}:{asset}"
 
 
 class Executor:

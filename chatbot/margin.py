@@ -8,16 +8,16 @@ and the derived closed forms there).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
-D0 = Decimal(0)
-D1 = Decimal(1)
+from chatbot.money import D0, D1, EIGHT_DP
+
 D2 = Decimal(2)
 HOURS_PER_DAY = Decimal(24)
 NO_DEBT_LEVEL = Decimal("999")  # what Binance reports as the margin level with no debt
-EIGHT_DP = Decimal("0.00000001")
 
 
 class Band(StrEnum):
@@ -156,3 +156,51 @@ def interest_for_hours(principal: Decimal, daily_rate: Decimal, hours: int = 1) 
 
 def interest_per_day(principal: Decimal, daily_rate: Decimal) -> Decimal:
     return interest_for_hours(principal, daily_rate, 24)
+
+
+def hourly_interest_value(borrowed: Mapping[str, Decimal], daily_rates: Mapping[str, Decimal],
+                          prices: Mapping[str, Decimal]) -> Decimal:
+    """The next hourly charge of every loan of an account, valued in the quote asset (USDT)."""
+    return sum((interest_for_hours(units, daily_rates.get(asset, D0)) * prices.get(asset, D0)
+                for asset, units in borrowed.items() if units > 0), D0)
+
+
+def main_asset(exposure_value: Mapping[str, Decimal], quote: str = "USDT") -> str | None:
+    """The non-quote asset with the largest gross exposure (held + owed, in USDT): the one whose price
+    move matters for the account's margin level."""
+    best, size = None, D0
+    for asset, value in exposure_value.items():
+        if asset != quote and value > size:
+            best, size = asset, value
+    return best
+
+
+def leverage(total_asset_value: Decimal, total_liability_value: Decimal) -> Decimal | None:
+    """Assets over equity; None when there is no equity left (leverage without bound)."""
+    equity = total_asset_value - total_liability_value
+    return total_asset_value / equity if equity > 0 else None
+
+
+@dataclass(frozen=True)
+class WaysBack:
+    """The quickest ways back above a margin level: repay `repay_units` of the biggest debt (at most
+    what is owed), or add `add_value` of collateral (in USDT)."""
+
+    repay_units: Decimal | None
+    add_value: Decimal
+
+
+def ways_back(total_asset_value: Decimal, total_liability_value: Decimal, target: Decimal,
+              top_liability_units: Decimal | None = None, top_price: Decimal = D0) -> WaysBack | None:
+    """None when the account is already at or above `target` (or has no debt).
+
+    Adding collateral C: (A + C) / L = t → C = t·L − A. Repaying value R from the account's own assets
+    lowers both sides: (A − R) / (L − R) = t → R = (t·L − A) / (t − 1).
+    """
+    if total_liability_value <= 0 or total_asset_value >= target * total_liability_value:
+        return None
+    short = target * total_liability_value - total_asset_value
+    repay = None
+    if top_liability_units is not None and top_price > 0 and target > D1:
+        repay = min(short / (target - D1) / top_price, top_liability_units)
+    return WaysBack(repay, short)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_UP, Decimal
 
 from chatbot import margin
-from chatbot.exchange import AccountSnapshot, AssetBalance, Side, SideEffect, SymbolInfo
+from chatbot.exchange import AccountSnapshot, AssetBalance, Side, SideEffect, SymbolInfo, account_label
 from chatbot.margin import Band
 
 D0 = Decimal(0)
@@ -54,7 +54,7 @@ class Plan:
     borrowed_after: dict[str, Decimal]
     interest_hour: Decimal  # USDT, all loans of the account after the action
     interest_day: Decimal
-    leverage_after: Decimal
+    leverage_after: Decimal | None  # None: no equity left
     new_borrow: dict[str, Decimal] = field(default_factory=dict)
     order: OrderStep | None = None
     borrow: tuple[str, Decimal] | None = None
@@ -67,7 +67,7 @@ class Plan:
             "band_after": self.band_after.value, "notional": str(self.notional),
             "liquidation_price_after": str(self.liquidation_price_after),
             "interest_hour": str(self.interest_hour), "interest_day": str(self.interest_day),
-            "leverage_after": str(self.leverage_after),
+            "leverage_after": "" if self.leverage_after is None else str(self.leverage_after),
         }
         if self.main_asset:
             out["main_asset"] = self.main_asset
@@ -76,7 +76,7 @@ class Plan:
 
 def steps_of(plan: Plan) -> list[str]:
     """The exchange calls a plan makes, exactly (what a confirmation and an approval bind to)."""
-    where = f"isolated {plan.account}" if plan.account else "cross"
+    where = account_label(plan.account)
     steps = []
     if plan.borrow:
         steps.append(f"BORROW {plan.borrow[1]} {plan.borrow[0]} ({where})")
@@ -129,16 +129,9 @@ def _value(book: dict[str, Balances], prices: dict[str, Decimal]) -> tuple[Decim
     return assets, liab
 
 
-def _main_asset(book: dict[str, Balances], prices: dict[str, Decimal], quote: str) -> str | None:
-    """The non-quote asset with the largest gross exposure: the one whose price move matters."""
-    best, size = None, D0
-    for asset, b in book.items():
-        if asset == quote:
-            continue
-        exposure = (b.free + b.locked + b.borrowed + b.interest) * prices.get(asset, D0)
-        if exposure > size:
-            best, size = asset, exposure
-    return best
+def exposures(book: dict[str, Balances], prices: dict[str, Decimal]) -> dict[str, Decimal]:
+    """Gross exposure per asset (held + owed), in USDT: what `margin.main_asset` chooses by."""
+    return {a: (b.free + b.locked + b.borrowed + b.interest) * prices.get(a, D0) for a, b in book.items()}
 
 
 def price_at_level(book: dict[str, Balances], prices: dict[str, Decimal], asset: str,
@@ -155,19 +148,17 @@ def _finish(command: str, snapshot: AccountSnapshot, book: dict[str, Balances], 
     prices = snapshot.prices
     assets, liab = _value(book, prices)
     ml_after = margin.margin_level(assets, liab)
-    main = _main_asset(book, prices, quote)
+    main = margin.main_asset(exposures(book, prices), quote)
     liq = price_at_level(book, prices, main, snapshot.thresholds.liquidation) if main else D0
-    hour = sum((margin.interest_for_hours(b.borrowed, rates.get(a, D0)) * prices.get(a, D0)
-                for a, b in book.items() if b.borrowed > 0), D0)
-    equity = assets - liab
-    leverage = assets / equity if equity > 0 else Decimal("999")
+    hour = margin.hourly_interest_value({a: b.borrowed for a, b in book.items()}, rates, prices)
     return Plan(
         command=command, account=snapshot.isolated_symbol, notional=notional,
         ml_before=snapshot.margin_level, ml_after=ml_after,
         band_after=margin.band_for(ml_after, snapshot.thresholds),
         liquidation_price_after=liq, main_asset=main,
         borrowed_after={a: b.borrowed for a, b in book.items() if b.borrowed > 0},
-        interest_hour=hour, interest_day=hour * 24, leverage_after=leverage, **kw,  # type: ignore[arg-type]
+        interest_hour=hour, interest_day=hour * 24, leverage_after=margin.leverage(assets, liab),
+        **kw,  # type: ignore[arg-type]
     )
 
 

@@ -20,8 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from chatbot.alerts.incidents import LIQUIDATION, AlertBand, Incident, IncidentStore
 from chatbot.commands.registry import button_token
-from chatbot.commands.views import account_name
-from chatbot.exchange import Exchange, LiquidationRecord
+from chatbot.exchange import Exchange, LiquidationRecord, account_key, account_label, account_of_key
 from chatbot.money import fmt, fmt_amount
 from chatbot.replies import Action, ActionStyle, Notice, Reply, Severity
 from chatbot.store.audit import AuditLog
@@ -60,7 +59,7 @@ class LiquidationWatch:
 
     async def check(self, symbol: str | None, deliver: Deliver) -> list[Notice]:
         """New liquidation records of one account → its liquidation incident, delivered."""
-        account = symbol or "cross"
+        account = account_key(symbol)
         now = await self.exchange.now()
         mark = self._seen().get(account)
         start = datetime.fromisoformat(str(mark[0])) if mark else now - FIRST_LOOK_BACK
@@ -98,7 +97,7 @@ class LiquidationWatch:
         return out
 
     async def _notify(self, incident: Incident, event: str, now: datetime, deliver: Deliver) -> Notice:
-        name = account_name(None if incident.account == "cross" else incident.account)
+        name = account_label(account_of_key(incident.account))
         reply = Reply(title=f"{'Still: ' if event == 'repeat' else ''}LIQUIDATED — {name}",
                       fields=(("What the exchange did", incident.detail),),
                       lines=("The exchange sold collateral to repay the account's loans. Check /status.",),

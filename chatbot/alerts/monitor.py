@@ -18,12 +18,13 @@ from decimal import Decimal
 
 from sqlalchemy.exc import IntegrityError
 
+from chatbot import margin
 from chatbot.alerts.incidents import LIQUIDATION, AlertBand, Decision, Incident, IncidentStore, Rules, decide
 from chatbot.alerts.liquidations import LiquidationWatch
 from chatbot.commands.registry import button_token
-from chatbot.commands.views import account_name, distance_lines, fmt_level
+from chatbot.commands.views import distance_lines, fmt_level
 from chatbot.config import AlertsConfig
-from chatbot.exchange import AccountSnapshot, Exchange, ExchangeEvent
+from chatbot.exchange import AccountSnapshot, AssetBalance, Exchange, ExchangeEvent, account_key, account_label
 from chatbot.money import fmt, fmt_amount
 from chatbot.notify import Notifier
 from chatbot.replies import Action, ActionStyle, Notice, Reply, Severity
@@ -39,10 +40,6 @@ LABEL = {AlertBand.WARN: "LOW MARGIN", AlertBand.MARGIN_CALL: "MARGIN CALL",
 EVENT_KINDS = {"price", "fill", "band", "liquidation", "liability", "clock"}
 
 
-def account_key(isolated_symbol: str | None) -> str:
-    return isolated_symbol or "cross"
-
-
 def rules_of(cfg: AlertsConfig) -> Rules:
     return Rules(cfg.warn_level, cfg.hysteresis, timedelta(seconds=cfg.repeat_interval_seconds),
                  timedelta(seconds=cfg.escalate_after_seconds))
@@ -50,25 +47,27 @@ def rules_of(cfg: AlertsConfig) -> Rules:
 
 def ways_back(snap: AccountSnapshot, target: Decimal) -> list[str]:
     """Repay X of the biggest liability, or add Y USDT of collateral, to get back above `target`."""
-    assets, liab = snap.total_asset_value, snap.total_liability_value
-    if liab <= 0 or assets >= target * liab:
+    debts = _debts(snap)
+    top = debts[0] if debts else None
+    found = margin.ways_back(snap.total_asset_value, snap.total_liability_value, target,
+                             top.liability if top else None, snap.prices.get(top.asset, D0) if top else D0)
+    if found is None:
         return []
-    add = target * liab - assets
     out = []
-    debts = sorted((b for b in snap.assets if b.liability > 0),
-                   key=lambda b: b.liability * snap.prices.get(b.asset, D0), reverse=True)
-    if debts:
-        top = debts[0]
-        price = snap.prices.get(top.asset, D0)
-        if price > 0:
-            units = min((target * liab - assets) / (target - 1) / price, top.liability)
-            out.append(f"repay {fmt_amount(units, 6)} {top.asset} (free {fmt_amount(top.free, 6)})")
-    out.append(f"add {fmt(add)} USDT of collateral")
+    if found.repay_units is not None and top is not None:
+        out.append(f"repay {fmt_amount(found.repay_units, 6)} {top.asset} (free {fmt_amount(top.free, 6)})")
+    out.append(f"add {fmt(found.add_value)} USDT of collateral")
     return out
 
 
+def _debts(snap: AccountSnapshot) -> list[AssetBalance]:
+    """The account's liabilities, biggest (in USDT) first."""
+    return sorted((b for b in snap.assets if b.liability > 0),
+                  key=lambda b: b.liability * snap.prices.get(b.asset, D0), reverse=True)
+
+
 def alert_reply(kind: str, incident: Incident, snap: AccountSnapshot, cfg: AlertsConfig) -> Reply:
-    name = account_name(snap.isolated_symbol)
+    name = account_label(snap.isolated_symbol)
     level = fmt_level(snap.margin_level)
     if kind == "resolve":
         return Reply(title=f"Back to normal — {name} margin level {level}", severity=Severity.SUCCESS,
@@ -79,8 +78,7 @@ def alert_reply(kind: str, incident: Incident, snap: AccountSnapshot, cfg: Alert
     fields = [("Margin level", f"{level} — {snap.band.value}"),
               ("Bars", f"warn ≤ {cfg.warn_level}, margin call ≤ {t.margin_call}, liquidation ≤ {t.liquidation}"),
               *distance_lines(snap)]
-    debts = sorted((b for b in snap.assets if b.liability > 0),
-                   key=lambda b: b.liability * snap.prices.get(b.asset, D0), reverse=True)[:3]
+    debts = _debts(snap)[:3]
     if debts:
         fields.append(("Biggest liabilities", ", ".join(
             f"{fmt_amount(b.liability, 6)} {b.asset} ({fmt(b.liability * snap.prices.get(b.asset, D0))} USDT)"
@@ -190,7 +188,7 @@ class MarginMonitor:
             snap = await self.exchange.account(symbol)
             if snap.margin_level <= self.cfg.warn_level:
                 open_ = self.incidents.open_for(account_key(symbol))
-                lines.append(f"{account_name(symbol)}: margin level {fmt_level(snap.margin_level)} "
+                lines.append(f"{account_label(symbol)}: margin level {fmt_level(snap.margin_level)} "
                              f"({snap.band.value})" + (f", incident #{open_.id} open" if open_ else ""))
         if not lines:
             return None

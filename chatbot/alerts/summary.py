@@ -13,10 +13,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from chatbot import margin
-from chatbot.alerts.monitor import account_key
 from chatbot.alerts.tables import InterestSummary
-from chatbot.commands.views import account_name
-from chatbot.exchange import Exchange, InterestRecord
+from chatbot.exchange import Exchange, InterestRecord, account_key, account_label
 from chatbot.money import fmt, fmt_amount
 from chatbot.notify import Notifier
 from chatbot.replies import Notice, Reply, Table
@@ -73,7 +71,7 @@ class InterestSummarizer:
                                f"{rates.get(asset, D0) * 100:.4f}%", fmt_amount(next_day)))
         change = total - total_prior
         reply = Reply(
-            title=f"Daily interest — {account_name(symbol)} margin, {start:%Y-%m-%d %H:%M} → {end:%H:%M} UTC",
+            title=f"Daily interest — {account_label(symbol)} margin, {start:%Y-%m-%d %H:%M} → {end:%H:%M} UTC",
             fields=(("Charged (24 h)", f"{fmt(total, 4)} USDT"),
                     ("Change from the day before", f"{'+' if change >= 0 else ''}{fmt(change, 4)} USDT"),
                     ("Projected next 24 h", f"{fmt(projected, 4)} USDT at current rates")),

@@ -10,11 +10,11 @@ from decimal import ROUND_DOWN, Decimal
 
 from chatbot import margin
 from chatbot.commands.registry import CommandSpec, lookup, visible_to
-from chatbot.exchange import AccountSnapshot, InterestRecord
+from chatbot.exchange import AccountSnapshot, InterestRecord, account_label
 from chatbot.flows.pending import Pending
 from chatbot.margin import Band
 from chatbot.money import fmt, fmt_amount
-from chatbot.plans import Plan, _balances, price_at_level
+from chatbot.plans import Plan, _balances, exposures, price_at_level
 from chatbot.replies import Reply, Severity, Table
 from chatbot.store.members import DeskMember
 
@@ -30,10 +30,6 @@ def a_role(role: str) -> str:
     return f"an {role}" if role[:1] in "aeiou" else f"a {role}"
 
 
-def account_name(isolated_symbol: str | None) -> str:
-    return f"isolated {isolated_symbol}" if isolated_symbol else "cross"
-
-
 def fmt_level(level: Decimal) -> str:
     """Margin levels are rounded DOWN for display: 1.29992 shows as 1.2999, never as the 1.3 bar."""
     if level >= margin.NO_DEBT_LEVEL:
@@ -44,13 +40,7 @@ def fmt_level(level: Decimal) -> str:
 def distance_lines(snap: AccountSnapshot, quote: str = "USDT") -> list[tuple[str, str]]:
     """Price of the main asset at the margin-call and liquidation bars, and how far away they are."""
     book = _balances(snap)
-    main, size = None, D0
-    for asset, b in book.items():
-        if asset == quote:
-            continue
-        exposure = (b.free + b.locked + b.borrowed + b.interest) * snap.prices.get(asset, D0)
-        if exposure > size:
-            main, size = asset, exposure
+    main = margin.main_asset(exposures(book, snap.prices), quote)
     if main is None or snap.total_liability_value <= 0:
         return []
     now = snap.prices.get(main, D0)
@@ -74,8 +64,7 @@ def status_reply(snap: AccountSnapshot, rates: dict[str, Decimal], max_borrow: d
         ("Liabilities", f"{fmt(snap.total_liability_value)} USDT"),
         ("Net equity", f"{fmt(snap.net_value)} USDT"),
     ]
-    hourly = sum((margin.interest_for_hours(b.borrowed, rates.get(b.asset, D0)) * snap.prices.get(b.asset, D0)
-                  for b in snap.assets if b.borrowed > 0), D0)
+    hourly = margin.hourly_interest_value({b.asset: b.borrowed for b in snap.assets}, rates, snap.prices)
     if hourly > 0:
         next_hour = (now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1))
         fields.append(("Next interest", f"{fmt(hourly, 4)} USDT at {next_hour:%H:%M} UTC"))
@@ -89,7 +78,7 @@ def status_reply(snap: AccountSnapshot, rates: dict[str, Decimal], max_borrow: d
         for b in snap.assets if b.free or b.locked or b.borrowed or b.interest
     )
     table = Table(("Asset", "Free", "Locked", "Borrowed", "Interest", "Net"), rows) if rows else None
-    return Reply(title=f"Status — {account_name(snap.isolated_symbol)} margin", fields=tuple(fields),
+    return Reply(title=f"Status — {account_label(snap.isolated_symbol)} margin", fields=tuple(fields),
                  table=table, severity=BAND_SEVERITY[snap.band])
 
 
@@ -107,11 +96,11 @@ def interest_reply(snap: AccountSnapshot, rates: dict[str, Decimal], history: li
                      fmt_amount(hour), fmt_amount(hour * 24), f"{rate * 100:.4f}%"))
     if not rows:
         what = asset or "any asset"
-        return Reply(title=f"No loans in {what} ({account_name(snap.isolated_symbol)}).",
+        return Reply(title=f"No loans in {what} ({account_label(snap.isolated_symbol)}).",
                      lines=(f"Interest charged in the last {days} d: "
                             f"{fmt_amount(sum((r.interest for r in history), D0))}",))
     return Reply(
-        title=f"Interest — {account_name(snap.isolated_symbol)}, last {days} d",
+        title=f"Interest — {account_label(snap.isolated_symbol)}, last {days} d",
         fields=(("Cost now", f"{fmt(hour_total, 4)} USDT/hour, {fmt(hour_total * 24, 2)} USDT/day"),
                 ("Projected next 24 h", f"{fmt(hour_total * 24, 2)} USDT at today's rates")),
         table=Table(("Asset", "Borrowed", "Accrued", f"Charged {days}d", "Per hour", "Per day", "Daily rate"),
@@ -131,7 +120,7 @@ def plan_fields(plan: Plan, rates_note: str = "") -> tuple[tuple[str, str], ...]
     if plan.borrowed_after:
         fields.append(("Borrowed after", ", ".join(f"{fmt_amount(v)} {a}" for a, v in plan.borrowed_after.items())))
         fields.append(("Interest", f"{fmt(plan.interest_hour, 4)} USDT/hour, {fmt(plan.interest_day)} USDT/day"))
-    if plan.leverage_after < Decimal(999):
+    if plan.leverage_after is not None:
         fields.append(("Leverage after", f"{fmt(plan.leverage_after)}x"))
     return tuple(fields)
 
@@ -185,7 +174,7 @@ def describe(p: Pending) -> str:
     else:
         return p.command
     account = a.get("symbol") if a.get("isolated") or (p.command in ("borrow", "repay") and a.get("symbol")) else None
-    return f"{text} ({account_name(account)})"
+    return f"{text} ({account_label(account)})"
 
 
 def exact(p: Pending) -> str:
@@ -201,6 +190,6 @@ def preview_fields(preview: dict[str, str]) -> list[tuple[str, str]]:
     if Decimal(preview.get("liquidation_price_after", "0")) > 0 and preview.get("main_asset"):
         fields.append(("Liquidation price after",
                        f"{preview['main_asset']} {fmt(Decimal(preview['liquidation_price_after']))}"))
-    if Decimal(preview["leverage_after"]) < Decimal(999):
+    if preview.get("leverage_after"):
         fields.append(("Leverage after", f"{fmt(Decimal(preview['leverage_after']))}x"))
     return fields

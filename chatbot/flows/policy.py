@@ -38,7 +38,9 @@ def assess(spec: CommandSpec, plan: Plan, policy: PolicyConfig, leverage_limit: 
         reasons.append(f"notional {fmt(plan.notional)} USDT is above {fmt(policy.approval_notional_usdt)}")
     if plan.ml_after < policy.approval_margin_level:
         reasons.append(f"projected margin level {fmt(plan.ml_after, 4)} is below {policy.approval_margin_level}")
-    if plan.leverage_after > leverage_limit:
+    if plan.leverage_after is None:
+        reasons.append(f"the account has no equity left; leverage is above {who}'s limit {leverage_limit}x")
+    elif plan.leverage_after > leverage_limit:
         reasons.append(f"leverage {fmt(plan.leverage_after)}x is above {who}'s limit {leverage_limit}x")
     return Verdict(tuple(reasons), refusal)
 
