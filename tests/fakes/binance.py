@@ -39,6 +39,7 @@ from .binance_routes import REMOVED, ROUTES, Params
 API_KEY = "fakeKEY0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01"
 API_SECRET = "fakeSECRET9876543210zyxwvutsrqponmlkjihgfedcbaZYXWVUTSRQPONMLKJIHGFE"
 START = datetime(2024, 1, 1, 0, 10, tzinfo=UTC)
+IN_FLIGHT = 0.05  # requests arriving this soon after a 429/418 were already on their way: not violations
 BIG_UID_WEIGHT = 1500  # POST margin/order with MARGIN_BUY or AUTO_BORROW_REPAY (since 2026-05-07)
 
 
@@ -94,6 +95,7 @@ class FakeBinance:
         self.faults: list[Fault] = []
         self.blocked_until = 0.0  # monotonic end of a 429/418 window
         self.blocked_status = 0
+        self.limited_at = 0.0
         self.violations: list[Seen] = []  # requests that arrived inside a Retry-After window
         self.weight_base = 0  # pretend other clients of this IP used this much weight this minute
         self._weights: dict[tuple[int, str], int] = {}
@@ -244,7 +246,8 @@ class FakeBinance:
             await asyncio.sleep(self.latency)
         self.sync()
         if time.monotonic() < self.blocked_until:
-            self.violations.append(seen)
+            if seen.at - self.limited_at > IN_FLIGHT:  # sent after the client could know
+                self.violations.append(seen)
             retry = str(max(1, int(self.blocked_until - time.monotonic() + 0.999)))
             return self._error(seen, -1003, "Too many requests; IP banned or rate limited.", self.blocked_status,
                                {"Retry-After": retry})
@@ -284,6 +287,7 @@ class FakeBinance:
             return self._answer(seen, 503, "<html><body>503 Service Unavailable</body></html>")
         if fault.kind in ("429", "418"):
             self.blocked_until = time.monotonic() + fault.retry_after
+            self.limited_at = time.monotonic()
             self.blocked_status = int(fault.kind)
             msg = "Too many requests; current limit of IP is 6000 requests per minute." if fault.kind == "429" \
                 else "Way too much request weight used; IP banned."
