@@ -11,8 +11,8 @@ benchmarks and `chatbot config check`. Modules: `transport` (client, gate, clock
 
 from .exchange import BinanceExchange
 from .ledger import Consistency
-from .startup import BinanceOptions, StartupReport, connect, open_exchange
+from .startup import BinanceOptions, StartupReport, check_connection, connect, open_exchange
 from .transport import Timeouts
 
-__all__ = ["BinanceExchange", "BinanceOptions", "Consistency", "StartupReport", "Timeouts", "connect",
-           "open_exchange"]
+__all__ = ["BinanceExchange", "BinanceOptions", "Consistency", "StartupReport", "Timeouts", "check_connection",
+           "connect", "open_exchange"]

@@ -165,3 +165,12 @@ async def open_exchange(engine: Engine, desk: DeskConfig, settings: Settings) ->
     """The adapter entry point `chatbot.runtime` looks up by name (`CHATBOT_EXCHANGE=binance`)."""
     exchange, _ = await connect(settings, engine=engine, monitor_period=float(desk.alerts.monitor_interval_seconds))
     return exchange
+
+
+async def check_connection(settings: Settings, engine: Engine | None) -> str:
+    """`chatbot config check` for CHATBOT_EXCHANGE=binance: the start-up checks, then a one-line summary."""
+    exchange, report = await connect(settings, engine=engine)
+    await exchange.close()
+    restricted = "IP-restricted" if report.ip_restricted else "NOT IP-restricted (add an IP allow-list)"
+    return (f"key accepted (withdrawals disabled, margin enabled, {restricted}); clock offset "
+            f"{report.offset_ms} ms; {report.symbols} margin pairs; desk pairs {', '.join(exchange.desk_symbols)}")

@@ -27,7 +27,7 @@ from chatbot.store.members import DeskMember
 from chatbot.store.mode import claim_database
 from chatbot.store.tables import Intent
 from tests.core.desk import MEMBERS, FakeClock, short_id
-from tests.fakes.binance import API_KEY, API_SECRET, FakeBinance
+from tests.fakes.binance import FakeBinance
 
 FAST = Timeouts(connect=2.0, read=0.5, read_retries=1, retry_delay=0.01)
 QUICK = Consistency(recent_seconds=60.0, checks=3, spacing=0.05)
@@ -37,7 +37,8 @@ CHANNELS = [ChannelConfig(platform="console", id="desk", kinds={"margin": "on"})
 
 def live_settings(fake: FakeBinance, url: str = "sqlite://", **kw: Any) -> Settings:
     values: dict[str, Any] = {"chatbot_exchange": "binance", "chatbot_database_url": url,
-                              "binance_api_key": SecretStr(API_KEY), "binance_api_secret": SecretStr(API_SECRET),
+                              "binance_api_key": SecretStr(fake.api_key),
+                              "binance_api_secret": SecretStr(fake.api_secret),
                               "binance_api_base_url": fake.base_url}
     values.update(kw)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
