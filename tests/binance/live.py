@@ -7,6 +7,7 @@ migrated database tagged live, `adapters.binance` connected (start-up checks inc
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -51,12 +52,21 @@ class Recorder:
 
     def __init__(self) -> None:
         self.channel: list[Notice] = []
+        self.arrived = asyncio.Event()
 
     async def send_to_member(self, member: DeskMember, notice: Notice) -> bool:
         return True
 
     async def send_to_channel(self, channel_id: str, notice: Notice, *, silent: bool, topic_id: int | None) -> None:
         self.channel.append(notice)
+        self.arrived.set()
+
+    async def nth(self, n: int, timeout: float = 5.0) -> Notice:
+        """The n-th channel notice (1-based), waiting for it (woken by its arrival, not by polling)."""
+        while len(self.channel) < n:
+            self.arrived.clear()
+            await asyncio.wait_for(self.arrived.wait(), timeout)
+        return self.channel[n - 1]
 
 
 @dataclass

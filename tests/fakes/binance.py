@@ -43,6 +43,11 @@ IN_FLIGHT = 0.05  # requests arriving this soon after a 429/418 were already on 
 BIG_UID_WEIGHT = 1500  # POST margin/order with MARGIN_BUY or AUTO_BORROW_REPAY (since 2026-05-07)
 
 
+def sign(secret: str, payload: str) -> str:
+    """Binance's HMAC-SHA256 signature (hex) of the exact bytes of query string + body."""
+    return hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+
+
 def default_config(**overrides: Any) -> PaperConfig:
     values: dict[str, Any] = {
         "taker_fee": "0", "maker_fee": "0", "prices": {"BTCUSDT": "35000", "ETHUSDT": "2000"},
@@ -207,8 +212,7 @@ class FakeBinance:
             return self._error(seen, -1102, "Mandatory parameter 'signature' was not sent, was empty/null, or "
                                             "malformed.")
         payload, _, signature = raw.rpartition("&signature=") if "&signature=" in raw else ("", "", "")
-        expected = hmac.new(self.api_secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(expected, signature.lower()):
+        if not hmac.compare_digest(sign(self.api_secret, payload), signature.lower()):
             return self._error(seen, -1022, "Signature for this request is not valid.")
         stamp, window = seen.params.get("timestamp", ""), seen.params.get("recvWindow", "5000")
         if not stamp.isdigit() or not window.isdigit() or int(window) > 60000:
@@ -229,9 +233,9 @@ class FakeBinance:
                 names["X-SAPI-USED-UID-WEIGHT-1M"] = uid
         out = {}
         for name, add in names.items():
-            total = self._weights.get((minute, name), self.weight_base) + add
+            total = self._weights.get((minute, name), 0) + add
             self._weights[(minute, name)] = total
-            out[name] = str(total)
+            out[name] = str(total + self.weight_base)
         return out
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
