@@ -83,7 +83,7 @@ class BinanceExchange:
         self._tasks: list[asyncio.Task[None]] = []
         self._held: dict[str | None, set[str]] = {}
         self._last: dict[str | None, tuple[float, AccountSnapshot, wire.Json | None]] = {}
-        self._isolated: tuple[float, list[str]] | None = None
+        self._isolated: tuple[float, dict[str, wire.Json]] | None = None  # when, created pairs by symbol
         self._order_sends: dict[str, float] = {}
 
     # ------------------------------------------------------------------ lifecycle
@@ -181,14 +181,26 @@ class BinanceExchange:
         self._last[None] = (time.monotonic(), snap, raw)
         return snap
 
+    async def _isolated_pair(self, symbol: str) -> wire.Json | None:
+        """The pair's account: from the all-pairs answer just read (a monitor cycle), else one request."""
+        listed = self._isolated
+        if listed is not None and time.monotonic() - listed[0] <= FRESH_SECONDS and symbol in listed[1]:
+            return listed[1][symbol]
+        raw = await self.t.read(self.client.get_isolated_margin_account, what="GET /sapi/v1/margin/isolated/account",
+                                symbols=symbol)
+        return next((p for p in raw.get("assets", ()) if p.get("symbol") == symbol), None)
+
+    def _list_isolated(self, raw: wire.Json) -> list[str]:
+        created = {p["symbol"]: p for p in raw.get("assets", ()) if p.get("isolatedCreated", True)}
+        self._isolated = (time.monotonic(), created)
+        return sorted(created)
+
     async def _isolated_account(self, symbol: str) -> AccountSnapshot:
         info = await self._info(symbol)
         quote_price = self.valuation.usdt_prices({info.quote}) if info.quote != accounts.VALUATION else None
-        raw, tiers, quote_prices = await gather_all(
-            self.t.read(self.client.get_isolated_margin_account, what="GET /sapi/v1/margin/isolated/account",
-                        symbols=symbol),
-            self.ref.isolated_tiers(symbol), quote_price or _const({accounts.VALUATION: accounts.D1}))
-        pair = next((p for p in raw.get("assets", ()) if p.get("symbol") == symbol), None)
+        pair, tiers, quote_prices = await gather_all(
+            self._isolated_pair(symbol), self.ref.isolated_tiers(symbol),
+            quote_price or _const({accounts.VALUATION: accounts.D1}))
         ratio = wire.opt_dec(pair, "marginRatio") if pair else None
         bars = wire.isolated_thresholds(tiers, ratio)
         snap = accounts.isolated_snapshot(pair, info, quote_prices.get(info.quote, accounts.D0), bars, self.t.now())
@@ -198,11 +210,9 @@ class BinanceExchange:
     async def isolated_symbols(self) -> list[str]:
         """Isolated accounts that exist (created by a transfer in)."""
         if self._isolated is not None and time.monotonic() - self._isolated[0] < ISOLATED_LIST_TTL:
-            return list(self._isolated[1])
+            return sorted(self._isolated[1])
         raw = await self.t.read(self.client.get_isolated_margin_account, what="GET /sapi/v1/margin/isolated/account")
-        names = sorted(p["symbol"] for p in raw.get("assets", ()) if p.get("isolatedCreated", True))
-        self._isolated = (time.monotonic(), names)
-        return list(names)
+        return self._list_isolated(raw)
 
     async def spot_balances(self) -> dict[str, Decimal]:
         raw = await self.t.read(self.client.get_account, what="GET /api/v3/account")
@@ -247,18 +257,20 @@ class BinanceExchange:
             out[None] = (level, band_for(level, await self.ref.cross_bars.get()))
         raw = await self.t.read(self.client.get_isolated_margin_account, what="GET /sapi/v1/margin/isolated/account",
                                 background=True)
-        created = [p for p in raw.get("assets", ()) if p.get("isolatedCreated", True)]
-        self._isolated = (time.monotonic(), sorted(p["symbol"] for p in created))
-        for pair in created:
+        self._list_isolated(raw)
+        assert self._isolated is not None
+        for pair in self._isolated[1].values():
             bars = wire.isolated_thresholds(await self.ref.isolated_tiers(pair["symbol"]),
                                             wire.opt_dec(pair, "marginRatio"))
             level = wire.opt_dec(pair, "marginLevel")
             out[pair["symbol"]] = (level, band_for(level, bars))
         return out
 
-    def _changed(self, *accounts_: str | None) -> None:
-        for key in accounts_:
-            self._last.pop(key, None)
+    def _changed(self, account: str | None) -> None:
+        """After a write: the account's cached figures are stale."""
+        self._last.pop(account, None)
+        if account is not None:
+            self._isolated = None
 
     # ------------------------------------------------------------------ loans & transfers (see ledger.py)
 

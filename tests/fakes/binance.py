@@ -168,6 +168,9 @@ class FakeBinance:
     def count(self, method: str, path: str) -> int:
         return len(self.requests(method, path))
 
+    def reset_weights(self) -> None:
+        self._weights.clear()
+
     async def drop_streams(self) -> None:
         for ws in list(self._sockets):
             await ws.close()
