@@ -77,6 +77,7 @@ class Fault:
     path: str
     kind: str  # 503 | 503_after | timeout_after | drop_after | -1007_after | 429 | 418 | -1021 | -2013 | error
     times: int = 1
+    skip: int = 0  # let this many matching requests through first
     retry_after: int = 1
     delay: float = 5.0
     code: int = 0
@@ -197,6 +198,9 @@ class FakeBinance:
     def _fault(self, method: str, path: str) -> Fault | None:
         for fault in self.faults:
             if fault.method == method and fault.path == path and fault.times > 0:
+                if fault.skip > 0:
+                    fault.skip -= 1
+                    continue
                 fault.times -= 1
                 return fault
         return None
