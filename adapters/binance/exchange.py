@@ -16,7 +16,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -24,6 +24,7 @@ from chatbot.exchange import (
     AccountSnapshot,
     EventListener,
     ExchangeError,
+    ExchangeEvent,
     InterestRecord,
     LiquidationRecord,
     LoanRecord,
@@ -85,6 +86,8 @@ class BinanceExchange:
         self._last: dict[str | None, tuple[float, AccountSnapshot, wire.Json | None]] = {}
         self._isolated: tuple[float, dict[str, wire.Json]] | None = None  # when, created pairs by symbol
         self._order_sends: dict[str, float] = {}
+        transport.on_alarm = self._alarm
+        gate.on_ban = self._banned
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -118,6 +121,13 @@ class BinanceExchange:
 
     def subscribe(self, listener: EventListener) -> None:
         self.listeners.add(listener)
+
+    async def _alarm(self, what: str, data: dict[str, object]) -> None:
+        """Something an admin must hear about (a ban, a wrong clock): an `alarm` event for listeners."""
+        await self.listeners.emit(ExchangeEvent("alarm", self.t.now(), None, {"what": what, **data}))
+
+    async def _banned(self, until: float) -> None:
+        await self._alarm("ban", {"until": datetime.fromtimestamp(until, UTC)})
 
     # ------------------------------------------------------------------ reference data
 

@@ -15,7 +15,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -77,6 +77,7 @@ class RateGate:
         self.blocked_status = 0
         self.used: dict[str, tuple[int, int]] = {}  # header -> (minute, used weight)
         self.sent = 0  # requests that left (for benchmarks and tests)
+        self.on_ban: Callable[[float], Awaitable[None]] | None = None  # told once per new 418 ban
 
     # ------------------------------------------------------------------ before a request
 
@@ -116,13 +117,22 @@ class RateGate:
             await self.block(seconds, status)
 
     async def block(self, seconds: float, status: int) -> None:
-        until = self.clock() + seconds
+        now = self.clock()
+        until = now + seconds
         if until <= self.blocked_until:
             return
-        self.blocked_until, self.blocked_status = until, status
+        already_banned = self.blocked_status == 418 and self.blocked_until > now
+        self.blocked_until, self.blocked_status = until, 418 if already_banned else status
+        if already_banned:  # requests already in flight when the ban began: extend it, quietly
+            if self.store is not None:
+                await asyncio.to_thread(self.store.save, Ban(until, 418))
+            return
         log.warning("binance: HTTP %s, no requests for %.0f s", status, seconds)
-        if status == 418 and self.store is not None:
-            await asyncio.to_thread(self.store.save, Ban(until, status))
+        if status == 418:
+            if self.store is not None:
+                await asyncio.to_thread(self.store.save, Ban(until, status))
+            if self.on_ban is not None:
+                await self.on_ban(until)
 
     def restore(self) -> Ban | None:
         """At start: adopt a persisted ban that has not ended yet."""

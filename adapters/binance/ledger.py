@@ -75,6 +75,7 @@ class Ledger:
         self.client = transport.client
         self.consistency = consistency
         self.loan_sends: dict[tuple[str, str, str | None], int] = {}  # (type, asset, symbol) -> exchange ms
+        self.loan_locks: dict[tuple[str, str | None], asyncio.Lock] = {}
 
     # ------------------------------------------------------------------ paging
 
@@ -106,11 +107,14 @@ class Ledger:
     # ------------------------------------------------------------------ loans
 
     async def loan(self, kind: str, asset: str, amount: Decimal, iso: str | None) -> int:
+        """One borrow or repay at a time per (account, asset): a loan has no client id, so two in flight
+        at once could not be told apart in the records if both answers were lost."""
         params = {"asset": asset, "amount": wire.amount(amount), "isIsolated": wire.flag(iso is not None),
                   "type": kind} | ({"symbol": iso} if iso else {})
-        self.loan_sends[(kind, asset, iso)] = self.t.now_ms()
-        answer = await self.t.write(self.client.margin_borrow_repay, what="POST /sapi/v1/margin/borrow-repay",
-                                    **params)
+        async with self.loan_locks.setdefault((asset, iso), asyncio.Lock()):
+            self.loan_sends[(kind, asset, iso)] = self.t.now_ms()
+            answer = await self.t.write(self.client.margin_borrow_repay, what="POST /sapi/v1/margin/borrow-repay",
+                                        **params)
         return int(wire.field(answer, "tranId"))
 
     async def loan_records(self, kind: LoanType, *, asset: str | None, iso: str | None, tx_id: int | None,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import Engine
 
@@ -40,6 +40,8 @@ class BinanceOptions(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BINANCE_", env_file=".env", extra="ignore")
 
     symbols: str = "BTCUSDT"  # the desk's pairs: their assets get rates, prices and max borrowable in /status
+    allow_unrestricted_ip: bool = False  # accept a key without an IP allow-list (not recommended)
+    max_clock_offset_ms: int = Field(default=500, ge=0)  # beyond this, writes pause until the clock is fixed
 
     @field_validator("symbols")
     @classmethod
@@ -89,9 +91,10 @@ class StartupReport:
     symbols: int
     assets: int
     ip_restricted: bool
+    clock_ok: bool
 
 
-async def startup_checks(exchange: BinanceExchange) -> StartupReport:
+async def startup_checks(exchange: BinanceExchange, options: BinanceOptions) -> StartupReport:
     """Binance's side of the start-up checks; every failure is a one-line `ConfigError`."""
     t, client = exchange.t, exchange.client
     try:
@@ -119,7 +122,13 @@ async def startup_checks(exchange: BinanceExchange) -> StartupReport:
     if not restrictions.get("enableSpotAndMarginTrading"):
         raise ConfigError("BINANCE_API_KEY cannot trade: enable Spot & Margin Trading on the key")
     if not restrictions.get("ipRestrict"):
-        log.warning("binance: the API key is not restricted to trusted IPs; Binance recommends an IP allow-list")
+        if not options.allow_unrestricted_ip:
+            raise ConfigError("BINANCE_API_KEY is not IP-restricted: allow only this server's IP on the key, or set "
+                              "BINANCE_ALLOW_UNRESTRICTED_IP=true to accept the risk")
+        log.warning("binance: the API key is not restricted to trusted IPs (BINANCE_ALLOW_UNRESTRICTED_IP=true)")
+    if t.skewed:
+        log.error("binance: this machine's clock is %.1f s off Binance's; trading stays paused until it is fixed",
+                  offset / 1000)
     try:
         symbols = await exchange.ref.symbols.get()
         assets = await exchange.ref.assets.get()
@@ -131,13 +140,16 @@ async def startup_checks(exchange: BinanceExchange) -> StartupReport:
     if missing:
         raise ConfigError(f"BINANCE_SYMBOLS: {', '.join(missing)} is not a margin pair on Binance")
     exchange.desk_assets = {a for s in exchange.desk_symbols for a in (symbols[s].base, symbols[s].quote)}
-    return StartupReport(offset, len(symbols), len(assets), bool(restrictions.get("ipRestrict")))
+    return StartupReport(offset, len(symbols), len(assets), bool(restrictions.get("ipRestrict")), not t.skewed)
 
 
 async def connect(settings: Settings, *, engine: Engine | None, monitor_period: float = 30.0,
                   timeouts: Timeouts | None = None, consistency: Consistency | None = None,
                   options: BinanceOptions | None = None) -> tuple[BinanceExchange, StartupReport]:
     """Build the exchange and run the start-up checks; closes everything again if one fails."""
+    if settings.chatbot_exchange != "binance":  # paper mode never builds a client that could send
+        raise ConfigError(f"CHATBOT_EXCHANGE={settings.chatbot_exchange}: the Binance adapter opens only for "
+                          "CHATBOT_EXCHANGE=binance")
     creds = credentials(settings)
     install_log_redaction([creds.key, creds.secret])
     opts = options or load_options()
@@ -149,11 +161,12 @@ async def connect(settings: Settings, *, engine: Engine | None, monitor_period: 
                           "nothing is sent before then")
     timeouts = timeouts or Timeouts()
     client = make_client(creds.key, creds.secret, creds.base_url, gate, timeouts)
-    exchange = BinanceExchange(Transport(client, gate, timeouts), gate, desk_symbols=opts.pairs,
+    transport = Transport(client, gate, timeouts, max_offset_ms=opts.max_clock_offset_ms)
+    exchange = BinanceExchange(transport, gate, desk_symbols=opts.pairs,
                                stream_root=stream_root(creds.base_url), monitor_period=monitor_period,
                                consistency=consistency)
     try:
-        report = await startup_checks(exchange)
+        report = await startup_checks(exchange, opts)
     except BaseException:
         await exchange.close()
         raise
@@ -171,6 +184,8 @@ async def check_connection(settings: Settings, engine: Engine | None) -> str:
     """`chatbot config check` for CHATBOT_EXCHANGE=binance: the start-up checks, then a one-line summary."""
     exchange, report = await connect(settings, engine=engine)
     await exchange.close()
-    restricted = "IP-restricted" if report.ip_restricted else "NOT IP-restricted (add an IP allow-list)"
+    restricted = "IP-restricted" if report.ip_restricted else "NOT IP-restricted (allowed by setting)"
+    clock = "" if report.clock_ok else " — this machine's clock is too far off: trading would be paused (NTP)"
     return (f"key accepted (withdrawals disabled, margin enabled, {restricted}); clock offset "
-            f"{report.offset_ms} ms; {report.symbols} margin pairs; desk pairs {', '.join(exchange.desk_symbols)}")
+            f"{report.offset_ms} ms{clock}; {report.symbols} margin pairs; desk pairs "
+            f"{', '.join(exchange.desk_symbols)}")

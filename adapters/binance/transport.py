@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
+import statistics
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -38,7 +40,11 @@ class Timeouts:
     connect: float = 5.0
     read: float = 10.0
     read_retries: int = 2
-    retry_delay: float = 0.25
+    retry_delay: float = 0.25  # first back-off of a read retry; doubled each time, with jitter, capped
+    retry_cap: float = 4.0
+
+    def backoff(self, attempt: int) -> float:
+        return min(self.retry_cap, self.retry_delay * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
 
 
 def make_client(key: str, secret: str, base_url: str, gate: RateGate, timeouts: Timeouts) -> AsyncClient:
@@ -69,13 +75,21 @@ def make_client(key: str, secret: str, base_url: str, gate: RateGate, timeouts: 
 Call = Callable[..., Awaitable[Any]]
 
 
+Alarm = Callable[[str, dict[str, Any]], Awaitable[None]]
+CLOCK_SAMPLES = 3
+
+
 class Transport:
-    def __init__(self, client: AsyncClient, gate: RateGate, timeouts: Timeouts) -> None:
+    def __init__(self, client: AsyncClient, gate: RateGate, timeouts: Timeouts, *,
+                 max_offset_ms: int = 500) -> None:
         self.client = client
         self.gate = gate
         self.timeouts = timeouts
+        self.max_offset_ms = max_offset_ms  # 0: any offset is compensated, trading never pauses for it
         self.offset_ms = 0
         self.resyncs = 0
+        self.skewed = False
+        self.on_alarm: Alarm | None = None
 
     # ------------------------------------------------------------------ the exchange's clock
 
@@ -86,16 +100,32 @@ class Transport:
         return wire.from_ms(self.now_ms())
 
     async def resync(self, *, background: bool = False) -> int:
-        """Measure the server clock (GET /api/v3/time, midpoint of the round trip); returns the offset."""
-        before = time.time()
-        answer = await self.read(self.client.get_server_time, what="GET /api/v3/time", resync=False,
-                                 background=background)
-        after = time.time()
-        local_ms = int((before + after) * 500)
-        self.offset_ms = int(wire.field(answer, "serverTime")) - local_ms
+        """Measure the server clock: the median of a few `GET /api/v3/time` (each at the midpoint of its
+        round trip). python-binance signs with the new offset; if the offset is beyond `max_offset_ms`,
+        this machine's clock is wrong and writes pause until it is fixed (reliability.md §7.9)."""
+        offsets = []
+        for _ in range(CLOCK_SAMPLES):
+            before = time.time()
+            answer = await self.read(self.client.get_server_time, what="GET /api/v3/time", resync=False,
+                                     background=background)
+            after = time.time()
+            offsets.append(int(wire.field(answer, "serverTime")) - int((before + after) * 500))
+        self.offset_ms = int(statistics.median(offsets))
         self.client.timestamp_offset = self.offset_ms
         self.resyncs += 1
+        skewed = bool(self.max_offset_ms) and abs(self.offset_ms) > self.max_offset_ms
+        if skewed and not self.skewed:
+            log.error("binance: this machine's clock is %.1f s off Binance's; trading pauses until it is fixed",
+                      self.offset_ms / 1000)
+            if self.on_alarm is not None:
+                await self.on_alarm("clock", {"offset_ms": self.offset_ms, "limit_ms": self.max_offset_ms})
+        self.skewed = skewed
         return self.offset_ms
+
+    def clock_refusal(self) -> ExchangeError:
+        return ExchangeError(0, f"This machine's clock is {abs(self.offset_ms) / 1000:.1f} s off Binance's (limit "
+                                f"{self.max_offset_ms / 1000:g} s): trading is paused until it is fixed (check NTP); "
+                                "nothing was sent.")
 
     # ------------------------------------------------------------------ reads: retried
 
@@ -118,7 +148,7 @@ class Transport:
                     await self.resync()
                     continue
                 if kind in (Kind.UNKNOWN, Kind.NOT_REACHED) and attempt < attempts:
-                    await asyncio.sleep(self.timeouts.retry_delay * attempt)
+                    await asyncio.sleep(self.timeouts.backoff(attempt))
                     continue
                 raise self._port_error(exc, what) from None
 
@@ -126,6 +156,8 @@ class Transport:
 
     async def write(self, fn: Call, *, what: str, **params: Any) -> Any:
         """A request that changes the account. Never re-sent: an unclear answer is `ExchangeUnavailable`."""
+        if self.skewed:
+            raise self.clock_refusal()
         await self.gate.admit()
         try:
             return await fn(**params)

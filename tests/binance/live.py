@@ -32,7 +32,9 @@ from tests.fakes.binance import FakeBinance
 
 FAST = Timeouts(connect=2.0, read=0.5, read_retries=1, retry_delay=0.01)
 QUICK = Consistency(recent_seconds=60.0, checks=3, spacing=0.05)
-SYMBOLS = BinanceOptions(symbols="BTCUSDT,ETHUSDT")
+# The fake's clock is a simulation (2024, jumped by whole hours), so the real-clock tolerance is off here;
+# tests/binance/test_clock.py runs the fake on the real clock with the default tolerance.
+SYMBOLS = BinanceOptions(symbols="BTCUSDT,ETHUSDT", max_clock_offset_ms=0)
 CHANNELS = [ChannelConfig(platform="console", id="desk", kinds={"margin": "on"})]
 
 
@@ -102,14 +104,15 @@ class LiveDesk:
 
 async def open_live_desk(fake: FakeBinance, url: str, *, policy: PolicyConfig | None = None,
                          alerts: AlertsConfig | None = None, clock: FakeClock | None = None,
-                         timeouts: Timeouts = FAST, consistency: Consistency = QUICK) -> LiveDesk:
+                         timeouts: Timeouts = FAST, consistency: Consistency = QUICK,
+                         options: BinanceOptions = SYMBOLS) -> LiveDesk:
     migrate.upgrade(url)
     engine = make_engine(url)
     claim_database(engine, "binance")
     desk = DeskConfig(members=MEMBERS, policy=policy or PolicyConfig(), alerts=alerts or AlertsConfig(),
                       channels=CHANNELS)
     exchange, _ = await connect(live_settings(fake, url), engine=engine, timeouts=timeouts,
-                                consistency=consistency, options=SYMBOLS,
+                                consistency=consistency, options=options,
                                 monitor_period=float(desk.alerts.monitor_interval_seconds))
     clock = clock or FakeClock()
     core = DeskCore(engine=engine, exchange=exchange, desk=desk, clock=clock)

@@ -9,7 +9,11 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
+
+import pytest
 
 from tests.fakes.binance import API_KEY, API_SECRET, FakeBinance
 
@@ -25,6 +29,13 @@ role = "trader"
 telegram_id = 1003
 """
 DROPPED_ENV = ("CHATBOT_", "TELEGRAM_", "BINANCE_", "DISCORD_")
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeBinance]:
+    """On the real clock: the CLI runs with the default clock tolerance (0.5 s)."""
+    async with FakeBinance(start=datetime.now(UTC)) as server:
+        yield server
 
 
 def cli_env(tmp_path: Path, fake: FakeBinance) -> dict[str, str]:
@@ -65,7 +76,7 @@ async def test_console_status_against_the_fake(tmp_path: Path, fake: FakeBinance
 async def test_config_check_runs_the_start_up_checks(tmp_path: Path, fake: FakeBinance) -> None:
     code, out, err = await chatbot(tmp_path, fake, "config", "check")
     assert code == 0, out + err
-    assert "Binance: key accepted (withdrawals disabled, margin enabled, NOT IP-restricted" in out
+    assert "Binance: key accepted (withdrawals disabled, margin enabled, IP-restricted); clock offset" in out
     assert out.rstrip().endswith("OK")
     no_secrets(out, err)
 

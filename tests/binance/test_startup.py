@@ -8,12 +8,15 @@ import pytest
 from pydantic import SecretStr
 
 from adapters.binance import BinanceExchange, BinanceOptions, connect
+from adapters.binance.transport import CLOCK_SAMPLES
 from chatbot.config import ConfigError, DeskConfig
+from chatbot.replies import Actor, Request, Severity
 from chatbot.runtime import open_desk
 from tests.binance.live import FAST, SYMBOLS, live_settings
+from tests.core.desk import MEMBERS, PAPER
 from tests.fakes.binance import FakeBinance
 
-CHECKS = [("GET", "/api/v3/time"), ("GET", "/sapi/v1/account/apiRestrictions")]
+CHECKS = [("GET", "/api/v3/time")] * CLOCK_SAMPLES + [("GET", "/sapi/v1/account/apiRestrictions")]
 
 
 def calls(fake: FakeBinance) -> list[tuple[str, str]]:
@@ -38,6 +41,32 @@ async def test_dangerous_or_useless_key_is_refused_before_any_trading_call(
     fake.restrictions = restriction
     assert (await refused(fake)).startswith(expected)
     assert calls(fake) == CHECKS
+
+
+async def test_key_without_ip_allow_list_is_refused_unless_accepted(fake: FakeBinance) -> None:
+    fake.restrictions = {"ipRestrict": False}
+    assert (await refused(fake)).startswith("BINANCE_API_KEY is not IP-restricted")
+    exchange, report = await connect(live_settings(fake), engine=None, timeouts=FAST,
+                                     options=BinanceOptions(symbols="BTCUSDT", max_clock_offset_ms=0,
+                                                            allow_unrestricted_ip=True))
+    await exchange.close()
+    assert not report.ip_restricted
+
+
+async def test_paper_mode_never_opens_a_binance_client(fake: FakeBinance, db_url: str) -> None:
+    """Credentials set and Binance reachable, but CHATBOT_EXCHANGE=paper: not one request leaves."""
+    assert (await refused(fake, chatbot_exchange="paper")).startswith("CHATBOT_EXCHANGE=paper: the Binance adapter")
+    paper = live_settings(fake, db_url, chatbot_exchange="paper")
+    desk = await open_desk(paper, DeskConfig(members=MEMBERS, paper=PAPER))
+    try:
+        for text in ("/status", "/borrow USDT 1000", "/confirm", "/long BTCUSDT 0.02", "/confirm",
+                     "/short BTCUSDT 0.01", "/confirm", "/close BTCUSDT", "/confirm", "/repay USDT all", "/confirm",
+                     "/interest"):
+            reply = await desk.core.handle(Request(actor=Actor("console", "alice"), text=text))
+            assert reply.severity is not Severity.ERROR, (text, reply.text())
+    finally:
+        await desk.close()
+    assert fake.seen == []
 
 
 async def test_wrong_secret_is_refused_with_1022(fake: FakeBinance) -> None:

@@ -136,7 +136,7 @@ def spot_account(fake: FakeBinance, p: Params) -> Any:
 
 
 def api_restrictions(fake: FakeBinance, p: Params) -> Any:
-    return {"ipRestrict": False, "createTime": fake.now_ms - DAY_MS, "enableInternalTransfer": False,
+    return {"ipRestrict": True, "createTime": fake.now_ms - DAY_MS, "enableInternalTransfer": False,
             "enableFutures": False, "enablePortfolioMarginTrading": False, "enableVanillaOptions": False,
             "permitsUniversalTransfer": True, "enableReading": True, "enableSpotAndMarginTrading": True,
             "enableWithdrawals": False, "enableMargin": True, **fake.restrictions}
