@@ -12,6 +12,7 @@ the desk needs: symbol filters from exchangeInfo, margin pairs and assets, the m
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -154,7 +155,7 @@ async def connect(settings: Settings, *, engine: Engine | None, monitor_period: 
     install_log_redaction([creds.key, creds.secret])
     opts = options or load_options()
     gate = RateGate(BanStore(engine) if engine is not None else None)
-    ban = gate.restore()
+    ban = await asyncio.to_thread(gate.restore)  # a database read: off the event loop
     if ban is not None:
         until = datetime.fromtimestamp(ban.until, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         raise ConfigError(f"BINANCE_API_BASE_URL: Binance banned this IP (HTTP {ban.status}) until {until}; "
