@@ -12,19 +12,21 @@ reference: CML > initial ratio, capped by the VIP borrow limit).
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from chatbot import margin
-from chatbot.exchange import AccountSnapshot, AssetBalance, SymbolInfo
+from chatbot.exchange import AccountSnapshot, AssetBalance, ExchangeError, RateLimited, SymbolInfo
 from chatbot.margin import Band, Thresholds
 
 from . import wire
 from .reference import Reference
 from .transport import Transport
 
+log = logging.getLogger(__name__)
 D0 = Decimal(0)
 D1 = Decimal(1)
 VALUATION = "USDT"
@@ -59,10 +61,19 @@ class Valuation:
                 routes[asset] = route
         symbols = sorted({sym for sym, _ in routes.values()} | ({"BTCUSDT"} if any(
             how == "via BTC" for _, how in routes.values()) else set()))
-        quotes = dict(zip(symbols, await asyncio.gather(*(self.index(s) for s in symbols)), strict=True))
+        answers = await asyncio.gather(*(self.index(s) for s in symbols), return_exceptions=True)
+        quotes: dict[str, Decimal] = {}
+        for sym, answer in zip(symbols, answers, strict=True):
+            if isinstance(answer, ExchangeError) and not isinstance(answer, RateLimited):
+                log.warning("binance: no price index for %s (%s); it is left unvalued", sym, answer.code)
+            elif isinstance(answer, BaseException):
+                raise answer
+            else:
+                quotes[sym] = answer
         out = {VALUATION: D1}
         for asset, (sym, how) in routes.items():
-            out[asset] = quotes[sym] if how == "direct" else quotes[sym] * quotes["BTCUSDT"]
+            if sym in quotes and (how == "direct" or "BTCUSDT" in quotes):
+                out[asset] = quotes[sym] if how == "direct" else quotes[sym] * quotes["BTCUSDT"]
         return out
 
 

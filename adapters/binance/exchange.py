@@ -345,7 +345,8 @@ class BinanceExchange:
     async def cancel_order(self, symbol: str, *, order_id: int | None = None, client_order_id: str | None = None,
                            isolated: bool = False) -> Order:
         params = order_ref(symbol, order_id, client_order_id, isolated)
-        answer = await self.t.write(self.client.cancel_margin_order, what="DELETE /sapi/v1/margin/order", **params)
+        answer = await self.t.write(self.client.cancel_margin_order, what="DELETE /sapi/v1/margin/order", cancel=True,
+                                    **params)
         return wire.order(answer, symbol=params["symbol"], isolated=isolated)
 
     async def get_order(self, symbol: str, *, order_id: int | None = None, client_order_id: str | None = None,
@@ -381,7 +382,7 @@ class BinanceExchange:
                                 list_client_order_id: str | None = None, isolated: bool = False) -> OrderList:
         params = self._list_ref(symbol, order_list_id, list_client_order_id, isolated, "listClientOrderId")
         answer = await self.t.write(self.client.cancel_margin_oco_order, what="DELETE /sapi/v1/margin/orderList",
-                                    **params)
+                                    cancel=True, **params)
         return wire.order_list(answer)
 
     async def get_order_list(self, symbol: str, *, order_list_id: int | None = None,

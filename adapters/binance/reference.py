@@ -75,10 +75,12 @@ class Reference:
     # ------------------------------------------------------------------ loaders
 
     async def _load_symbols(self) -> dict[str, SymbolInfo]:
-        info, pairs = await asyncio.gather(
+        """Cross and isolated margin pairs, with exchangeInfo's filters."""
+        info, pairs, isolated = await asyncio.gather(
             self.t.read(self._client.get_exchange_info, what="GET /api/v3/exchangeInfo"),
-            self.t.read(self._client.get_margin_all_pairs, what="GET /sapi/v1/margin/allPairs"))
-        return wire.symbols(info, list(pairs))
+            self.t.read(self._client.get_margin_all_pairs, what="GET /sapi/v1/margin/allPairs"),
+            self.t.read(self._client.get_all_isolated_margin_symbols, what="GET /sapi/v1/margin/isolated/allPairs"))
+        return wire.symbols(info, [*pairs, *isolated])
 
     async def _load_assets(self) -> dict[str, dict[str, Any]]:
         rows = await self.t.read(self._client.get_margin_all_assets, what="GET /sapi/v1/margin/allAssets")

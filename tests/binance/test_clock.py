@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 
 from adapters.binance import BinanceExchange, BinanceOptions, connect
-from chatbot.exchange import ExchangeEvent, RateLimited
+from chatbot.exchange import ExchangeEvent, OrderRequest, OrderStatus, OrderType, RateLimited, Side
 from chatbot.replies import Severity
 from tests.binance.live import FAST, LiveDesk, live_settings, open_live_desk
 from tests.fakes.binance import FakeBinance
@@ -40,14 +41,18 @@ async def test_skew_pauses_writes_and_alarms_once(realtime: FakeBinance, db_url:
     desk.exchange.subscribe(keep)
     try:
         assert (await desk.confirmed("carol", "/long BTCUSDT 0.01")).title.startswith("Done")
+        resting = await desk.exchange.place_order(OrderRequest("BTCUSDT", Side.BUY, OrderType.LIMIT,
+                                                               quantity=Decimal("0.01"), price=Decimal("30000")))
         await realtime.advance(2)  # Binance's clock is now 2 s ahead of this machine's
         await desk.exchange.t.resync()  # the periodic resync measures it
         await desk.exchange.t.resync()
         assert [a.data["what"] for a in alarms] == ["clock"] and alarms[0].data["limit_ms"] == 500
         refused = await desk.confirmed("carol", "/long BTCUSDT 0.01")
         assert refused.severity is Severity.ERROR and "clock is 2.0 s off Binance's" in refused.title
-        assert realtime.count("POST", "/sapi/v1/margin/order") == 1
+        assert realtime.count("POST", "/sapi/v1/margin/order") == 2  # the /long and the resting order, no more
         assert (await desk.say("dave", "/status")).title == "Status — cross margin"  # reads go on
+        cancelled = await desk.exchange.cancel_order("BTCUSDT", order_id=resting.order_id)  # cancels go on too
+        assert cancelled.status == OrderStatus.CANCELED
     finally:
         await desk.close()
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
 from chatbot.config import PolicyConfig
 from chatbot.exchange import OrderStatus
 from chatbot.replies import Severity
@@ -146,3 +148,11 @@ async def test_refusal_is_shown_and_changes_nothing(desk: LiveDesk) -> None:
     (intent,) = desk.intents()
     assert intent.state == "REJECTED"
     assert desk.cross("USDT").borrowed == 0
+
+
+async def test_an_unpriceable_asset_does_not_break_status(desk: LiveDesk, caplog: pytest.LogCaptureFixture) -> None:
+    desk.fake.fail("GET", "/sapi/v1/margin/priceIndex", "error", code=-3042,
+                   msg="PriceIndex not available for this margin pair.")
+    reply = await desk.say("dave", "/status")
+    assert reply.title == "Status — cross margin", reply.text()
+    assert "no price index for" in caplog.text and "-3042" in caplog.text
