@@ -246,13 +246,14 @@ class BinanceExchange:
             derived = accounts.derived_max_borrowable(snap, accounts.collateral_value(raw, snap), asset, limit)
             if derived is not None:
                 return derived
-        params = {"asset": asset} | ({"isolatedSymbol": iso} if iso else {})
+        params: dict[str, Any] = {"asset": asset} | ({"isolatedSymbol": iso} if iso else {})
         row = await self.t.read(self.client.get_max_margin_loan, what="GET /sapi/v1/margin/maxBorrowable", **params)
         value = wire.dec(wire.field(row, "amount"), "amount")
         return min(value, wire.opt_dec(row, "borrowLimit", value))
 
     async def max_transferable(self, asset: str, isolated_symbol: str | None = None) -> Decimal:
-        params = {"asset": asset.upper()} | ({"isolatedSymbol": isolated_symbol.upper()} if isolated_symbol else {})
+        params: dict[str, Any] = {"asset": asset.upper()} | (
+            {"isolatedSymbol": isolated_symbol.upper()} if isolated_symbol else {})
         row = await self.t.read(self.client.get_max_margin_transfer, what="GET /sapi/v1/margin/maxTransferable",
                                 **params)
         return wire.dec(wire.field(row, "amount"), "amount")
@@ -367,11 +368,11 @@ class BinanceExchange:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _list_ref(self, symbol: str, order_list_id: int | None, list_client_order_id: str | None,
-                  isolated: bool, client_field: str) -> dict[str, str]:
+                  isolated: bool, client_field: str) -> dict[str, Any]:
         if order_list_id is None and list_client_order_id is None:
             raise ExchangeError(-1102, "Mandatory parameter 'orderListId' was not sent, was empty/null, or "
                                        "malformed.")
-        params = {"symbol": symbol.upper(), "isIsolated": wire.flag(isolated)}
+        params: dict[str, Any] = {"symbol": symbol.upper(), "isIsolated": wire.flag(isolated)}
         if order_list_id is not None:
             params["orderListId"] = str(int(order_list_id))
         else:
@@ -392,7 +393,7 @@ class BinanceExchange:
         return wire.order_list(answer)
 
     async def open_orders(self, symbol: str | None = None, isolated: bool = False) -> list[Order]:
-        params = {"isIsolated": wire.flag(isolated)} | ({"symbol": symbol.upper()} if symbol else {})
+        params: dict[str, Any] = {"isIsolated": wire.flag(isolated)} | ({"symbol": symbol.upper()} if symbol else {})
         rows = await self.t.read(self.client.get_open_margin_orders, what="GET /sapi/v1/margin/openOrders", **params)
         return [wire.order(r, isolated=isolated) for r in rows]
 

@@ -35,7 +35,7 @@ from .transport import Transport
 
 WINDOW = timedelta(days=30)  # Binance's longest span for borrow-repay and interest queries
 PAGE = 100
-Hop = tuple[str, dict[str, str]]
+Hop = tuple[str, dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -109,8 +109,8 @@ class Ledger:
     async def loan(self, kind: str, asset: str, amount: Decimal, iso: str | None) -> int:
         """One borrow or repay at a time per (account, asset): a loan has no client id, so two in flight
         at once could not be told apart in the records if both answers were lost."""
-        params = {"asset": asset, "amount": wire.amount(amount), "isIsolated": wire.flag(iso is not None),
-                  "type": kind} | ({"symbol": iso} if iso else {})
+        params: dict[str, Any] = {"asset": asset, "amount": wire.amount(amount), "type": kind,
+                                  "isIsolated": wire.flag(iso is not None)} | ({"symbol": iso} if iso else {})
         async with self.loan_locks.setdefault((asset, iso), asyncio.Lock()):
             self.loan_sends[(kind, asset, iso)] = self.t.now_ms()
             answer = await self.t.write(self.client.margin_borrow_repay, what="POST /sapi/v1/margin/borrow-repay",

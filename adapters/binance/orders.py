@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import uuid
 from decimal import Decimal
+from typing import Any
 
 from chatbot.exchange import ExchangeError, OrderRequest, OrderType, Side, SideEffect
 
@@ -31,15 +32,16 @@ def client_id(given: str | None, prefix: str = "dmb") -> str:
     return given
 
 
-def _put(params: dict[str, str], name: str, value: Decimal | None) -> None:
+def _put(params: dict[str, Any], name: str, value: Decimal | None) -> None:
     if value is not None:
         params[name] = wire.amount(value)
 
 
-def order_params(req: OrderRequest) -> dict[str, str]:
-    params = {"symbol": req.symbol.upper(), "side": Side(req.side).value, "type": OrderType(req.type).value,
-              "isIsolated": wire.flag(req.isolated), "newClientOrderId": client_id(req.client_order_id),
-              "sideEffectType": SideEffect(req.side_effect).value, "newOrderRespType": "FULL"}
+def order_params(req: OrderRequest) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "symbol": req.symbol.upper(), "side": Side(req.side).value, "type": OrderType(req.type).value,
+        "isIsolated": wire.flag(req.isolated), "newClientOrderId": client_id(req.client_order_id),
+        "sideEffectType": SideEffect(req.side_effect).value, "newOrderRespType": "FULL"}
     _put(params, "quantity", req.quantity)
     _put(params, "quoteOrderQty", req.quote_order_qty)
     _put(params, "price", req.price)
@@ -53,8 +55,8 @@ def order_params(req: OrderRequest) -> dict[str, str]:
 
 def oco_params(symbol: str, side: Side, quantity: Decimal, price: Decimal, stop_price: Decimal, *,
                stop_limit_price: Decimal | None, side_effect: SideEffect, isolated: bool,
-               list_client_order_id: str | None) -> dict[str, str]:
-    params = {"symbol": symbol.upper(), "side": Side(side).value, "quantity": wire.amount(quantity),
+               list_client_order_id: str | None) -> dict[str, Any]:
+    params: dict[str, Any] = {"symbol": symbol.upper(), "side": Side(side).value, "quantity": wire.amount(quantity),
               "price": wire.amount(price), "stopPrice": wire.amount(stop_price), "isIsolated": wire.flag(isolated),
               "sideEffectType": SideEffect(side_effect).value,
               "listClientOrderId": client_id(list_client_order_id, "dmbl"), "newOrderRespType": "FULL"}
@@ -64,11 +66,11 @@ def oco_params(symbol: str, side: Side, quantity: Decimal, price: Decimal, stop_
     return params
 
 
-def order_ref(symbol: str, order_id: int | None, client_order_id: str | None, isolated: bool) -> dict[str, str]:
+def order_ref(symbol: str, order_id: int | None, client_order_id: str | None, isolated: bool) -> dict[str, Any]:
     """`orderId` or `origClientOrderId` (one is required), for a query or a cancel."""
     if order_id is None and client_order_id is None:
         raise ExchangeError(-1102, "Mandatory parameter 'orderId' was not sent, was empty/null, or malformed.")
-    params = {"symbol": symbol.upper(), "isIsolated": wire.flag(isolated)}
+    params: dict[str, Any] = {"symbol": symbol.upper(), "isIsolated": wire.flag(isolated)}
     if order_id is not None:
         params["orderId"] = str(int(order_id))
     else:

@@ -8,7 +8,7 @@ other module touches raw JSON fields. Shapes: shared/reference/binance-margin.md
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -96,7 +96,7 @@ def field(row: Json, name: str) -> Any:
 # ---------------------------------------------------------------------------- reference data
 
 
-def symbols(exchange_info: Json, margin_pairs: list[Json]) -> dict[str, SymbolInfo]:
+def symbols(exchange_info: Json, margin_pairs: Sequence[Json]) -> dict[str, SymbolInfo]:
     """Margin-tradeable symbols (allPairs ∩ TRADING in exchangeInfo) with their filters."""
     tradeable = {p["symbol"] for p in margin_pairs if p.get("isMarginTrade", True)}
     out: dict[str, SymbolInfo] = {}
@@ -121,7 +121,7 @@ def cross_thresholds(coeff: Json) -> Thresholds:
                       liquidation=dec(field(coeff, "forceLiquidationBar"), "forceLiquidationBar"))
 
 
-def isolated_thresholds(tiers: list[Json], margin_ratio: Decimal | None = None) -> Thresholds:
+def isolated_thresholds(tiers: Sequence[Json], margin_ratio: Decimal | None = None) -> Thresholds:
     """The isolated pair's tier (the one matching the account's `marginRatio`, else tier 1)."""
     if not tiers:
         raise WireError("isolatedMarginTier returned no tier")
