@@ -44,7 +44,7 @@ from . import accounts, wire
 from .events import BandPoller, Listeners, RiskStream
 from .gate import RateGate
 from .ledger import Consistency, Ledger
-from .orders import oco_params, order_params, order_ref
+from .orders import list_ref, oco_params, order_params, order_ref
 from .reference import Reference
 from .transport import Transport
 
@@ -367,28 +367,16 @@ class BinanceExchange:
                 await asyncio.sleep(self.consistency.spacing)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _list_ref(self, symbol: str, order_list_id: int | None, list_client_order_id: str | None,
-                  isolated: bool, client_field: str) -> dict[str, Any]:
-        if order_list_id is None and list_client_order_id is None:
-            raise ExchangeError(-1102, "Mandatory parameter 'orderListId' was not sent, was empty/null, or "
-                                       "malformed.")
-        params: dict[str, Any] = {"symbol": symbol.upper(), "isIsolated": wire.flag(isolated)}
-        if order_list_id is not None:
-            params["orderListId"] = str(int(order_list_id))
-        else:
-            params[client_field] = str(list_client_order_id)
-        return params
-
     async def cancel_order_list(self, symbol: str, *, order_list_id: int | None = None,
                                 list_client_order_id: str | None = None, isolated: bool = False) -> OrderList:
-        params = self._list_ref(symbol, order_list_id, list_client_order_id, isolated, "listClientOrderId")
+        params = list_ref(symbol, order_list_id, list_client_order_id, isolated, "listClientOrderId")
         answer = await self.t.write(self.client.cancel_margin_oco_order, what="DELETE /sapi/v1/margin/orderList",
                                     cancel=True, **params)
         return wire.order_list(answer)
 
     async def get_order_list(self, symbol: str, *, order_list_id: int | None = None,
                              list_client_order_id: str | None = None, isolated: bool = False) -> OrderList:
-        params = self._list_ref(symbol, order_list_id, list_client_order_id, isolated, "origClientOrderId")
+        params = list_ref(symbol, order_list_id, list_client_order_id, isolated, "origClientOrderId")
         answer = await self.t.read(self.client.get_margin_oco_order, what="GET /sapi/v1/margin/orderList", **params)
         return wire.order_list(answer)
 

@@ -76,3 +76,16 @@ def order_ref(symbol: str, order_id: int | None, client_order_id: str | None, is
     else:
         params["origClientOrderId"] = client_id(client_order_id)
     return params
+
+
+def list_ref(symbol: str, order_list_id: int | None, list_client_order_id: str | None, isolated: bool,
+             client_field: str) -> dict[str, Any]:
+    """`orderListId` or the list's client id (`listClientOrderId` to cancel, `origClientOrderId` to query)."""
+    if order_list_id is None and list_client_order_id is None:
+        raise ExchangeError(-1102, "Mandatory parameter 'orderListId' was not sent, was empty/null, or malformed.")
+    params: dict[str, Any] = {"symbol": symbol.upper(), "isIsolated": wire.flag(isolated)}
+    if order_list_id is not None:
+        params["orderListId"] = str(int(order_list_id))
+    else:
+        params[client_field] = str(list_client_order_id)
+    return params
