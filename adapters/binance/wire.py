@@ -144,7 +144,9 @@ def order(row: Json, *, symbol: str | None = None, isolated: bool | None = None)
     stamp = row.get("transactTime", row.get("time", 0))
     borrow_asset = row.get("marginBuyBorrowAsset")
     return Order(
-        order_id=int(field(row, "orderId")), client_order_id=str(row.get("clientOrderId", "")),
+        # a cancel's answer names the order's id `origClientOrderId` (its `clientOrderId` is the cancel's own)
+        order_id=int(field(row, "orderId")),
+        client_order_id=str(row.get("origClientOrderId") or row.get("clientOrderId", "")),
         symbol=row.get("symbol", symbol or ""),
         isolated=bool(row.get("isIsolated", isolated or False)),
         side=Side(field(row, "side")), type=OrderType(field(row, "type")),

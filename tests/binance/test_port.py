@@ -68,7 +68,7 @@ async def test_limit_order_cancel_by_client_id(exchange: BinanceExchange) -> Non
     assert placed.status == OrderStatus.NEW and placed.price == D("30000")
     assert (await exchange.account()).asset("USDT").locked == D("300")
     cancelled = await exchange.cancel_order("BTCUSDT", client_order_id="desk-lim-1")
-    assert cancelled.status == OrderStatus.CANCELED
+    assert cancelled.status == OrderStatus.CANCELED and cancelled.client_order_id == "desk-lim-1"
     assert (await exchange.get_order("BTCUSDT", order_id=placed.order_id)).status == OrderStatus.CANCELED
     with pytest.raises(OrderNotFound) as info:
         await exchange.cancel_order("BTCUSDT", client_order_id="desk-lim-1")

@@ -314,7 +314,8 @@ def get_order(fake: FakeBinance, p: Params) -> Any:
 def cancel_order(fake: FakeBinance, p: Params) -> Any:
     oid, cid = _order_ref(p)
     order = fake.engine.cancel_order(_symbol(fake, p), oid, cid, flag(p))
-    return {**js.order(order), "origClientOrderId": order.client_order_id}
+    return {**js.order(order), "origClientOrderId": order.client_order_id,
+            "clientOrderId": p.get("newClientOrderId") or secrets.token_hex(11)}  # the cancel's own id
 
 
 def open_orders(fake: FakeBinance, p: Params) -> Any:
