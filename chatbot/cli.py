@@ -13,6 +13,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
@@ -257,7 +258,25 @@ def config_check() -> None:
         finally:
             engine.dispose()
     out.print("Database: reachable")
+    if settings.chatbot_exchange == "binance":
+        out.print(f"Binance: {_run(lambda: _binance_check(settings))}")
     out.print("OK")
+
+
+async def _binance_check(settings: Settings) -> str:
+    """The live adapter's start-up checks (key restrictions, clock, filters, pairs); no trading call."""
+    from adapters.binance import check_connection
+    from chatbot.store.db import make_engine
+
+    url = settings.chatbot_database_url
+    path = url.removeprefix("sqlite:///")
+    if url.startswith("sqlite") and (path in ("", ":memory:") or not Path(path).exists()):
+        return await check_connection(settings, None)  # no database yet: no persisted ban to honour
+    engine = make_engine(url)
+    try:
+        return await check_connection(settings, engine)
+    finally:
+        engine.dispose()
 
 
 # ---------------------------------------------------------------------------- audit

@@ -391,6 +391,31 @@ class Exchange(Protocol):
 
     async def open_orders(self, symbol: str | None = None, isolated: bool = False) -> list[Order]: ...
 
+    async def all_orders(self, symbol: str, isolated: bool = False) -> list[Order]:
+        """Every order of a symbol's account (cross, or isolated), oldest first."""
+        ...
+
+    async def cancel_order_list(
+        self, symbol: str, *, order_list_id: int | None = None, list_client_order_id: str | None = None,
+        isolated: bool = False,
+    ) -> OrderList: ...
+
+    async def get_order_list(
+        self, symbol: str, *, order_list_id: int | None = None, list_client_order_id: str | None = None,
+        isolated: bool = False,
+    ) -> OrderList: ...
+
+    async def spot_balances(self) -> dict[str, Decimal]:
+        """Free balances of the spot wallet (where transfers into margin come from)."""
+        ...
+
+    async def transfer_records(
+        self, *, asset: str | None = None, account: str | None = None, start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> list[TransferRecord]:
+        """Newest first; `account` (SPOT, CROSS, ISOLATED:<symbol>) selects the margin account's view."""
+        ...
+
     async def interest_history(
         self,
         *,
