@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -91,8 +91,12 @@ class BinanceExchange:
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def start(self) -> None:
-        """The risk stream (cross) and the band poller; the core's monitor poll runs independently."""
+    async def start(self, is_leader: Callable[[], bool] | None = None) -> None:
+        """The risk stream (cross) and the band poller; the core's monitor poll runs independently.
+
+        Every process listens for itself (its events reach its own monitor), so `is_leader` is not
+        needed here; the argument exists because the runtime offers it to every exchange's feeds.
+        """
         if self._tasks:
             return
         self._tasks = [asyncio.create_task(self.stream.run(), name="binance-risk-stream"),

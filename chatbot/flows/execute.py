@@ -101,7 +101,7 @@ async def _send(svc: Services, p: Pending, plan: Plan, actor: str) -> Reply:
         return error(f"[{p.short_id}] not executed: {exc}", "Try again in a moment.")
     except ExchangeError as exc:
         fail(svc, p, f"refused by the exchange: {exc.msg}")
-        return error(f"[{p.short_id}] refused by the exchange: {exc.msg}. Nothing changed.")
+        return error(f"[{p.short_id}] refused by the exchange: {exc.msg} ({exc.code}). Nothing changed.")
     except NotSent:
         fail(svc, p, "did not reach the exchange")
         return error(f"[{p.short_id}] did not reach the exchange; nothing was done.", "Send the command again.")

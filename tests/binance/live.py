@@ -27,7 +27,7 @@ from chatbot.store.db import make_engine
 from chatbot.store.members import DeskMember
 from chatbot.store.mode import claim_database
 from chatbot.store.tables import Intent
-from tests.core.desk import MEMBERS, FakeClock, short_id
+from tests.core.desk import AUDIT_KEY, MEMBERS, FakeClock, short_id
 from tests.fakes.binance import FakeBinance
 
 FAST = Timeouts(connect=2.0, read=0.5, read_retries=1, retry_delay=0.01)
@@ -98,6 +98,7 @@ class LiveDesk:
         return self.fake.engine.snapshot(None).asset(asset)
 
     async def close(self) -> None:
+        await self.core.stop()  # this process's instance is over: a "restart" may settle its work
         await self.exchange.close()
         self.engine.dispose()
 
@@ -115,7 +116,7 @@ async def open_live_desk(fake: FakeBinance, url: str, *, policy: PolicyConfig | 
                                 consistency=consistency, options=options,
                                 monitor_period=float(desk.alerts.monitor_interval_seconds))
     clock = clock or FakeClock()
-    core = DeskCore(engine=engine, exchange=exchange, desk=desk, clock=clock)
+    core = DeskCore(engine=engine, exchange=exchange, desk=desk, clock=clock, audit_key=AUDIT_KEY)
     recorder = Recorder()
     core.notifier.register(recorder)
     await core.start()
