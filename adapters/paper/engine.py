@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_UP, Decimal
 from typing import Any
 
 from chatbot import margin
@@ -42,7 +42,7 @@ from chatbot.exchange import (
     isolated_account,
 )
 from chatbot.margin import Band, Thresholds
-from chatbot.money import EIGHT_DP, floor_to_step
+from chatbot.money import floor_to_step, q8
 
 from .model import (
     CLIENT_ID_RE,
@@ -65,34 +65,34 @@ from .model import (
     ms_to_dt,
     resolve_asset_prices,
 )
+from .rules import (
+    BORROWING,
+    ISOLATED_PREFIX,
+    LIMIT_TYPES,
+    MSG_BALANCE,
+    MSG_INSUFFICIENT,
+    MSG_LOCKED,
+    MSG_NO_ACCOUNT,
+    MSG_NO_ORDER,
+    MSG_PENDING,
+    MSG_UNKNOWN_ORDER,
+    REPAYING,
+    STOP_TYPES,
+    ceil_to_step,
+    check_amount,
+    check_unlocked,
+    crosses,
+    err,
+    filter_notional,
+    filter_price,
+    filter_qty,
+    missing,
+    not_margin_asset,
+    stop_triggered,
+    to_tick,
+)
 
-ISOLATED_PREFIX = "ISOLATED:"
-LIMIT_TYPES = (OrderType.LIMIT, OrderType.LIMIT_MAKER, OrderType.STOP_LOSS_LIMIT, OrderType.TAKE_PROFIT_LIMIT)
-STOP_TYPES = (OrderType.STOP_LOSS, OrderType.STOP_LOSS_LIMIT, OrderType.TAKE_PROFIT,
-              OrderType.TAKE_PROFIT_LIMIT)
-BORROWING = (SideEffect.MARGIN_BUY, SideEffect.AUTO_BORROW_REPAY)
-REPAYING = (SideEffect.AUTO_REPAY, SideEffect.AUTO_BORROW_REPAY)
 MAX_LIQUIDATION_STEPS = 64
-
-# Binance error codes and messages (reference §4).
-MSG_INSUFFICIENT = "Account has insufficient balance for requested action."
-
-
-def _err(code: int, msg: str) -> ExchangeError:
-    return ExchangeError(code, msg)
-
-
-def _q8(value: Decimal) -> Decimal:
-    return value.quantize(EIGHT_DP, rounding=ROUND_HALF_UP)
-
-
-def _ceil_to_step(value: Decimal, step: Decimal) -> Decimal:
-    return (value / step).to_integral_value(rounding=ROUND_UP) * step
-
-
-def _on_step(value: Decimal, step: Decimal) -> bool:
-    return step <= 0 or (value / step) == (value / step).to_integral_value()
-
 
 @dataclass
 class Journal:
@@ -228,14 +228,14 @@ class PaperEngine:
         info = self.symbols.get(symbol.upper())
         if info is None:
             if bad is ExchangeError:
-                raise _err(-1121, "Invalid symbol.")
+                raise err(-1121, "Invalid symbol.")
             raise bad(f"paper: unknown symbol {symbol}")
         return info
 
     def _price(self, symbol: str) -> Decimal:
         price = self.prices.get(symbol)
         if price is None:
-            raise _err(-3042, "PriceIndex not available for this margin pair.")
+            raise err(-3042, "PriceIndex not available for this margin pair.")
         return price
 
     def account_key(self, isolated_symbol: str | None) -> str:
@@ -246,7 +246,7 @@ class PaperEngine:
     def _account(self, key: str) -> MarginAccount:
         acct = self.accounts.get(key)
         if acct is None:
-            raise _err(-3003, "Margin account does not exist.")
+            raise err(-3003, MSG_NO_ACCOUNT)
         return acct
 
     def thresholds_for(self, isolated_symbol: str | None) -> Thresholds:
@@ -286,7 +286,7 @@ class PaperEngine:
 
     def _require_margin_asset(self, asset: str) -> None:
         if asset not in self.asset_prices:
-            raise _err(-3027, "Not a valid margin asset.")
+            raise not_margin_asset()
 
     def daily_rate(self, acct_key: str, asset: str) -> Decimal | None:
         rates = self.config.daily_interest_rates
@@ -380,7 +380,7 @@ class PaperEngine:
         if acct.isolated_symbol:
             info = self.symbols[acct.isolated_symbol]
             if asset not in (info.base, info.quote):
-                raise _err(-3027, "Not a valid margin asset.")
+                raise not_margin_asset()
         else:
             self._require_margin_asset(asset)
 
@@ -391,7 +391,7 @@ class PaperEngine:
             return D0
         gate, limit_left, inv_left = self._borrow_caps(acct, asset)
         caps = [c for c in (gate, limit_left, inv_left) if c is not None]
-        return min(caps).quantize(EIGHT_DP, rounding=ROUND_DOWN)
+        return q8(min(caps), ROUND_DOWN)
 
     def max_transferable(self, acct_key: str, asset: str) -> Decimal:
         acct = self._account(acct_key)
@@ -403,45 +403,31 @@ class PaperEngine:
 
     # ------------------------------------------------------------------ argument checks
 
-    @staticmethod
-    def _amount(amount: Decimal, name: str = "amount") -> Decimal:
-        if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0:
-            raise _err(-1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.")
-        if amount != amount.quantize(EIGHT_DP, rounding=ROUND_DOWN):
-            raise _err(-1111, "Precision is over the maximum defined for this asset.")
-        return amount
-
-    @staticmethod
-    def _check_unlocked(*accts: MarginAccount) -> None:
-        for acct in accts:
-            if acct.locked:
-                raise _err(-3023, "You can't transfer out/place order under current margin level.")
-
     def _check_side_effect(self, side_effect: SideEffect) -> None:
         if side_effect == SideEffect.AUTO_BORROW_REPAY and not self.config.allow_auto_borrow_repay:
-            raise _err(-1102, "Mandatory parameter 'sideEffectType' was not sent, was empty/null, or malformed.")
+            raise missing("sideEffectType")
 
     def _check_borrow(self, acct: MarginAccount, asset: str, amount: Decimal, *, manual: bool) -> None:
         """Binance's borrow gates, in the reference order (§5.7) [choice for -3008]."""
         self._borrowable_assets(acct, asset)
         if self.daily_rate(acct.key, asset) is None:
-            raise _err(-3012, "Borrow is banned for this asset.")
+            raise err(-3012, "Borrow is banned for this asset.")
         minimum = self.config.min_borrow.get(asset)
         if manual and minimum is not None and amount < minimum:
-            raise _err(-3013, "Borrow amount less than minimum borrowable amount.")
+            raise err(-3013, "Borrow amount less than minimum borrowable amount.")
         if acct.pending_tx is not None:
-            raise _err(-3007, "You have pending transaction, please try again later.")
+            raise err(-3007, MSG_PENDING)
         assets, liab = self.values(acct)
         if liab > 0 and margin.margin_level(assets, liab) <= acct.thresholds.margin_call:
-            raise _err(-3008, "Borrow not allowed. Your borrow amount has exceed maximum borrow amount.")
+            raise err(-3008, "Borrow not allowed. Your borrow amount has exceed maximum borrow amount.")
         gate, limit_left, inv_left = self._borrow_caps(acct, asset)
         cap = gate if limit_left is None else min(gate, limit_left)
         if amount > cap:
             if limit_left is not None and limit_left < gate:
-                raise _err(-11008, "Exceeding the account's maximum borrowable limit.")
-            raise _err(-3006, "Your borrow amount has exceed maximum borrow amount.")
+                raise err(-11008, "Exceeding the account's maximum borrowable limit.")
+            raise err(-3006, "Your borrow amount has exceed maximum borrow amount.")
         if inv_left is not None and amount > inv_left:
-            raise _err(-3045, "The system does not have enough asset now.")
+            raise err(-3045, "The system does not have enough asset now.")
 
     # ------------------------------------------------------------------ ledger primitives
 
@@ -527,14 +513,14 @@ class PaperEngine:
                 return acct
             if create:
                 return MarginAccount(isolated_account(symbol), symbol, self._isolated_thresholds(symbol))
-            raise _err(-3003, "Margin account does not exist.")
-        raise _err(-1102, "Mandatory parameter 'type' was not sent, was empty/null, or malformed.")
+            raise err(-3003, MSG_NO_ACCOUNT)
+        raise missing("type")
 
     def transfer(self, asset: str, amount: Decimal, from_account: str, to_account: str) -> int:
         asset = asset.upper()
-        amount = self._amount(amount)
+        amount = check_amount(amount)
         if from_account == to_account:
-            raise _err(-1102, "Mandatory parameter 'type' was not sent, was empty/null, or malformed.")
+            raise missing("type")
         src = self._wallet(from_account)
         dst = self._wallet(to_account, create=True)
         for acct in (src, dst):
@@ -543,13 +529,13 @@ class PaperEngine:
             if acct.isolated_symbol:
                 info = self.symbols[acct.isolated_symbol]
                 if asset not in (info.base, info.quote):
-                    raise _err(-3027, "Not a valid margin asset.")
+                    raise not_margin_asset()
             self._require_margin_asset(asset)
-        self._check_unlocked(src, dst)
+        check_unlocked(src, dst)
         if self._peek(src, asset).free < amount:
-            raise _err(-3041, "Balance is not enough")
+            raise err(-3041, MSG_BALANCE)
         if src is not self.spot and amount > self.max_transferable(src.key, asset):
-            raise _err(-3020, "Transfer out amount exceeds max amount.")
+            raise err(-3020, "Transfer out amount exceeds max amount.")
         # ---- mutate
         if dst.key not in self.accounts and dst is not self.spot:
             dst = self._create_isolated(dst.isolated_symbol or "")
@@ -566,9 +552,9 @@ class PaperEngine:
 
     def borrow(self, acct_key: str, asset: str, amount: Decimal) -> int:
         asset = asset.upper()
-        amount = self._amount(amount)
+        amount = check_amount(amount)
         acct = self._account(acct_key)
-        self._check_unlocked(acct)
+        check_unlocked(acct)
         self._check_borrow(acct, asset, amount, manual=True)
         if self.config.async_loans:
             row = self._record_loan(acct, LoanType.BORROW, "MANUAL", asset, amount, amount, D0,
@@ -582,19 +568,19 @@ class PaperEngine:
     def _check_repay(self, acct: MarginAccount, asset: str, amount: Decimal) -> None:
         bal = self._peek(acct, asset)
         if amount > bal.liability:
-            raise _err(-3015, "Repay amount exceeds borrow amount.")
+            raise err(-3015, "Repay amount exceeds borrow amount.")
         if amount > bal.free:
-            raise _err(-3041, "Balance is not enough")
+            raise err(-3041, MSG_BALANCE)
 
     def repay(self, acct_key: str, asset: str, amount: Decimal) -> int:
         asset = asset.upper()
-        amount = self._amount(amount)
+        amount = check_amount(amount)
         acct = self._account(acct_key)
-        self._check_unlocked(acct)
+        check_unlocked(acct)
         self._borrowable_assets(acct, asset)
         self._check_repay(acct, asset, amount)
         if acct.pending_tx is not None:
-            raise _err(-3007, "You have pending transaction, please try again later.")
+            raise err(-3007, MSG_PENDING)
         if self.config.async_loans:
             bal = self._peek(acct, asset)
             interest = min(amount, bal.interest)
@@ -655,64 +641,34 @@ class PaperEngine:
         if given is None:
             return f"{prefix}-{order_id}"
         if not CLIENT_ID_RE.match(given):
-            raise _err(-1100, "Illegal characters found in parameter 'newClientOrderId'; legal range is "
+            raise err(-1100, "Illegal characters found in parameter 'newClientOrderId'; legal range is "
                               "'^[A-Za-z0-9._-]{1,36}$'.")
         for oid in self.client_index.get((symbol, given), ()):
             if self.orders[oid].is_open:
-                raise _err(-2010, "Duplicate order sent.")
+                raise err(-2010, "Duplicate order sent.")
         return given
 
     def _trading_account(self, symbol: str, isolated: bool) -> MarginAccount:
         acct = self._account(isolated_account(symbol) if isolated else CROSS)
-        self._check_unlocked(acct)
+        check_unlocked(acct)
         return acct
 
     def _check_level_for_trading(self, acct: MarginAccount) -> None:
         assets, liab = self.values(acct)
         if liab > 0 and margin.margin_level(assets, liab) <= acct.thresholds.liquidation:
-            raise _err(-3023, "You can't transfer out/place order under current margin level.")
-
-    @staticmethod
-    def _filter_qty(info: SymbolInfo, qty: Decimal) -> None:
-        if not qty.is_finite() or qty <= 0 or qty < info.min_qty or not _on_step(qty, info.step_size):
-            raise _err(-1013, "Filter failure: LOT_SIZE")
-
-    @staticmethod
-    def _filter_price(info: SymbolInfo, price: Decimal) -> None:
-        if not price.is_finite() or price <= 0 or not _on_step(price, info.tick_size):
-            raise _err(-1013, "Filter failure: PRICE_FILTER")
-
-    @staticmethod
-    def _filter_notional(info: SymbolInfo, notional: Decimal) -> None:
-        if notional < info.min_notional:
-            raise _err(-1013, "Filter failure: NOTIONAL")
-
-    @staticmethod
-    def _missing(name: str) -> ExchangeError:
-        return _err(-1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.")
-
-    @staticmethod
-    def _stop_triggered(otype: OrderType, side: Side, stop: Decimal, price: Decimal) -> bool:
-        loss = otype in (OrderType.STOP_LOSS, OrderType.STOP_LOSS_LIMIT)
-        if side == Side.SELL:
-            return price <= stop if loss else price >= stop
-        return price >= stop if loss else price <= stop
-
-    @staticmethod
-    def _crosses(side: Side, limit: Decimal, price: Decimal) -> bool:
-        return price <= limit if side == Side.BUY else price >= limit
+            raise err(-3023, MSG_LOCKED)
 
     def _funding_plan(self, acct: MarginAccount, asset: str, need: Decimal,
                       side_effect: SideEffect) -> Decimal:
         """Validate that `need` of `asset` can be locked; return the MARGIN_BUY shortfall to borrow."""
         free = self._peek(acct, asset).free
         if side_effect in BORROWING:
-            shortfall = max(D0, need - free).quantize(EIGHT_DP, rounding=ROUND_UP)
+            shortfall = q8(max(D0, need - free), ROUND_UP)
             if shortfall > 0:
                 self._check_borrow(acct, asset, shortfall, manual=False)
             return shortfall
         if free < need:
-            raise _err(-2010, MSG_INSUFFICIENT)
+            raise err(-2010, MSG_INSUFFICIENT)
         return D0
 
     def _fund(self, acct: MarginAccount, asset: str, need: Decimal, shortfall: Decimal,
@@ -734,37 +690,37 @@ class PaperEngine:
         otype, side = OrderType(req.type), Side(req.side)
         tif = (req.time_in_force or "GTC").upper()
         if tif not in ("GTC", "IOC", "FOK"):
-            raise _err(-1115, "Invalid timeInForce.")
+            raise err(-1115, "Invalid timeInForce.")
         limit = stop = D0
         quote_qty: Decimal | None = None
         if otype in LIMIT_TYPES:
             if req.price is None:
-                raise self._missing("price")
+                raise missing("price")
             limit = req.price
-            self._filter_price(info, limit)
+            filter_price(info, limit)
         if otype in STOP_TYPES:
             if req.stop_price is None:
-                raise self._missing("stopPrice")
+                raise missing("stopPrice")
             stop = req.stop_price
-            self._filter_price(info, stop)
+            filter_price(info, stop)
         if otype == OrderType.MARKET and req.quote_order_qty is not None:
             if req.quantity is not None:
-                raise _err(-1102, "Mandatory parameter 'quantity' was not sent, was empty/null, or malformed.")
-            quote_qty = self._amount(req.quote_order_qty, "quoteOrderQty")
+                raise missing("quantity")
+            quote_qty = check_amount(req.quote_order_qty, "quoteOrderQty")
             qty = floor_to_step(quote_qty / now_price, info.step_size)
-            self._filter_qty(info, qty)
-            self._filter_notional(info, quote_qty)
+            filter_qty(info, qty)
+            filter_notional(info, quote_qty)
         else:
             if req.quantity is None:
-                raise self._missing("quantity")
+                raise missing("quantity")
             qty = req.quantity
-            self._filter_qty(info, qty)
+            filter_qty(info, qty)
             ref = limit if otype in LIMIT_TYPES else stop if otype in STOP_TYPES else now_price
-            self._filter_notional(info, qty * ref)
-        if otype in STOP_TYPES and self._stop_triggered(otype, side, stop, now_price):
-            raise _err(-2010, "Order would trigger immediately.")
-        if otype == OrderType.LIMIT_MAKER and self._crosses(side, limit, now_price):
-            raise _err(-2010, "Order would immediately match and take.")
+            filter_notional(info, qty * ref)
+        if otype in STOP_TYPES and stop_triggered(otype, side, stop, now_price):
+            raise err(-2010, "Order would trigger immediately.")
+        if otype == OrderType.LIMIT_MAKER and crosses(side, limit, now_price):
+            raise err(-2010, "Order would immediately match and take.")
         order_id = self.next_order
         cid = self._client_id(req.client_order_id, symbol, order_id)
         self._check_level_for_trading(acct)
@@ -787,7 +743,7 @@ class PaperEngine:
             reservation=res,
         )
         self._register(order)
-        if otype == OrderType.MARKET or (otype == OrderType.LIMIT and self._crosses(side, limit, now_price)):
+        if otype == OrderType.MARKET or (otype == OrderType.LIMIT and crosses(side, limit, now_price)):
             if not self._fill(order, res, now_price, maker=False):  # pragma: no cover - funded above
                 self._close(order, OrderStatus.EXPIRED)
         elif otype == OrderType.LIMIT and tif in ("IOC", "FOK"):
@@ -814,15 +770,15 @@ class PaperEngine:
         acct = self._trading_account(symbol, isolated)
         self._check_side_effect(side_effect)
         now_price = self._price(symbol)
-        self._filter_qty(info, quantity)
+        filter_qty(info, quantity)
         for p in (price, stop_price) if stop_limit_price is None else (price, stop_price, stop_limit_price):
-            self._filter_price(info, p)
+            filter_price(info, p)
         stop_ref = stop_limit_price if stop_limit_price is not None else stop_price
-        self._filter_notional(info, quantity * price)
-        self._filter_notional(info, quantity * stop_ref)
+        filter_notional(info, quantity * price)
+        filter_notional(info, quantity * stop_ref)
         ok = price < now_price < stop_price if side == Side.BUY else price > now_price > stop_price
         if not ok:
-            raise _err(-2010, "The relationship of the prices for the orders is not correct.")
+            raise err(-2010, "The relationship of the prices for the orders is not correct.")
         list_id = self.next_list
         stop_id, limit_id = self.next_order, self.next_order + 1
         list_cid = self._client_id(list_client_order_id, symbol, list_id, prefix="paperlist")
@@ -881,7 +837,7 @@ class PaperEngine:
         from_free = cost - from_lock
         if from_free > 0 and self._peek(acct, cost_asset).free < from_free:
             return False
-        commission = _q8(recv * (self.config.maker_fee if maker else self.config.taker_fee))
+        commission = q8(recv * (self.config.maker_fee if maker else self.config.taker_fee))
         cb = self._bal(acct, cost_asset)
         cb.locked -= from_lock
         cb.free -= from_free
@@ -966,7 +922,7 @@ class PaperEngine:
                   isolated: bool) -> OrderState:
         symbol = self._symbol(symbol).symbol
         if order_id is None and client_order_id is None:
-            raise self._missing("orderId")
+            raise missing("orderId")
         if order_id is not None:
             candidates = [order_id]
         else:
@@ -976,16 +932,16 @@ class PaperEngine:
             if order and order.symbol == symbol and order.isolated == isolated and (
                     client_order_id is None or order.client_order_id == client_order_id):
                 return order
-        raise OrderNotFound(-2013, "Order does not exist.")
+        raise OrderNotFound(-2013, MSG_NO_ORDER)
 
     def cancel_order(self, symbol: str, order_id: int | None, client_order_id: str | None,
                      isolated: bool) -> OrderState:
         symbol = self._symbol(symbol).symbol
         if order_id is None and client_order_id is None:
-            raise self._missing("orderId")
+            raise missing("orderId")
         order = self._find_open(symbol, order_id, client_order_id, isolated)
         if order is None:
-            raise OrderNotFound(-2011, "Unknown order sent.")
+            raise OrderNotFound(-2011, MSG_UNKNOWN_ORDER)
         # ---- mutate: cancelling one leg of an OCO cancels the whole list (Binance)
         if order.order_list_id != -1:
             for oid in self.order_lists[order.order_list_id].order_ids:
@@ -1001,7 +957,7 @@ class PaperEngine:
         symbol = self._symbol(symbol).symbol
         olist = self._find_list(symbol, order_list_id, list_client_order_id, isolated)
         if olist is None or olist.status != "EXEC_STARTED":
-            raise OrderNotFound(-2011, "Unknown order sent.")
+            raise OrderNotFound(-2011, MSG_UNKNOWN_ORDER)
         for oid in olist.order_ids:
             if self.orders[oid].is_open:
                 self._close(self.orders[oid], OrderStatus.CANCELED)
@@ -1011,7 +967,7 @@ class PaperEngine:
     def _find_list(self, symbol: str, order_list_id: int | None, list_client_order_id: str | None,
                    isolated: bool) -> OrderListState | None:
         if order_list_id is None and list_client_order_id is None:
-            raise self._missing("orderListId")
+            raise missing("orderListId")
         for olist in sorted(self.order_lists.values(), key=lambda x: -x.order_list_id):
             if olist.symbol != symbol or olist.isolated != isolated:
                 continue
@@ -1026,7 +982,7 @@ class PaperEngine:
                        isolated: bool) -> OrderListState:
         olist = self._find_list(self._symbol(symbol).symbol, order_list_id, list_client_order_id, isolated)
         if olist is None:
-            raise OrderNotFound(-2013, "Order does not exist.")
+            raise OrderNotFound(-2013, MSG_NO_ORDER)
         return olist
 
     def open_orders(self, symbol: str | None, isolated: bool) -> list[OrderState]:
@@ -1046,8 +1002,7 @@ class PaperEngine:
             info = self._symbol(sym)
             if not isinstance(price, Decimal) or not price.is_finite() or price <= 0:
                 raise ValueError(f"price for {sym} must be a positive Decimal")
-            clean[info.symbol] = max(info.tick_size, price.quantize(info.tick_size, rounding=ROUND_HALF_UP)) \
-                if info.tick_size > 0 else price
+            clean[info.symbol] = to_tick(price, info.tick_size)
         changed = [s for s, p in clean.items() if self.prices.get(s) != p]
         if not changed:
             return
@@ -1084,19 +1039,19 @@ class PaperEngine:
                 continue
             res = self._reservation_of(order)
             if not order.working:
-                if not self._stop_triggered(order.type, order.side, order.stop_price, price):
+                if not stop_triggered(order.type, order.side, order.stop_price, price):
                     continue
                 touched.add(order.account)
                 self._expire_siblings(order)
                 order.working = True
                 order.update_ms = self.now_ms
                 self.journal.orders[oid] = order
-                market_now = order.type in (OrderType.STOP_LOSS, OrderType.TAKE_PROFIT) or self._crosses(
+                market_now = order.type in (OrderType.STOP_LOSS, OrderType.TAKE_PROFIT) or crosses(
                     order.side, order.price, price)
                 if market_now and not self._fill(order, res, price, maker=False):
                     self._close(order, OrderStatus.EXPIRED)  # a market stop the funds no longer cover
                 continue
-            if self._crosses(order.side, order.price, price):
+            if crosses(order.side, order.price, price):
                 touched.add(order.account)
                 self._expire_siblings(order)
                 if not self._fill(order, res, order.price, maker=True):  # pragma: no cover - locked
@@ -1120,7 +1075,7 @@ class PaperEngine:
             old, acct.band = acct.band, band
             self.journal.accounts.add(acct.key)
             self._touch()
-            self._emit("band", acct.isolated_symbol, account=acct.key, old=old, new=band, level=_q8(level))
+            self._emit("band", acct.isolated_symbol, account=acct.key, old=old, new=band, level=q8(level))
         return band
 
     # ------------------------------------------------------------------ clock
@@ -1217,8 +1172,8 @@ class PaperEngine:
         level_after = self.level(acct)
         if rows or cancelled:
             self._emit("liquidation", acct.isolated_symbol, account=acct.key,
-                       mode=self.config.liquidation_mode, level_before=_q8(level_before),
-                       level_after=_q8(level_after), fee_value=fee_value,
+                       mode=self.config.liquidation_mode, level_before=q8(level_before),
+                       level_after=q8(level_after), fee_value=fee_value,
                        orders=[r.order_id for r in rows], cancelled=cancelled,
                        bankrupt=acct.has_debt() and level_after <= acct.thresholds.liquidation)
 
@@ -1289,14 +1244,14 @@ class PaperEngine:
         qty_all = floor_to_step(coll_free if sell else coll_free / price, step)
         if repay_all:
             debt_liab = acct.balances[into].liability
-            qty_repay = _ceil_to_step(debt_liab / (price * keep) if sell else debt_liab / keep, step)
+            qty_repay = ceil_to_step(debt_liab / (price * keep) if sell else debt_liab / keep, step)
         else:
-            qty_repay = _ceil_to_step(value / self.asset_prices[info.base], step) if value is not None \
+            qty_repay = ceil_to_step(value / self.asset_prices[info.base], step) if value is not None \
                 else qty_all
         if full and sell:
             qty = qty_all
         elif value is not None and repay_all:
-            qty = min(_ceil_to_step(value / self.asset_prices[info.base], step), qty_repay, qty_all)
+            qty = min(ceil_to_step(value / self.asset_prices[info.base], step), qty_repay, qty_all)
         else:
             qty = min(qty_repay, qty_all)
         if qty <= 0:
@@ -1305,12 +1260,12 @@ class PaperEngine:
         base_bal, quote_bal = self._bal(acct, info.base), self._bal(acct, info.quote)
         if sell:
             base_bal.free -= qty
-            fee_amount = _q8(notional * self.config.liquidation_fee)
+            fee_amount = q8(notional * self.config.liquidation_fee)
             quote_bal.free += notional - fee_amount
             fee_asset = info.quote
         else:
             quote_bal.free -= notional
-            fee_amount = _q8(qty * self.config.liquidation_fee)
+            fee_amount = q8(qty * self.config.liquidation_fee)
             base_bal.free += qty - fee_amount
             fee_asset = info.base
         order_id = self.next_order
