@@ -23,8 +23,6 @@ from chatbot import margin
 from chatbot.exchange import (
     CROSS,
     SPOT,
-    AccountSnapshot,
-    AssetBalance,
     ExchangeError,
     Fill,
     LoanStatus,
@@ -41,7 +39,7 @@ from chatbot.exchange import (
 from chatbot.margin import Band
 from chatbot.money import floor_to_step, q8
 
-from .ledger import Books, Journal
+from .ledger import Journal
 from .model import (
     CLIENT_ID_RE,
     D0,
@@ -86,12 +84,13 @@ from .rules import (
     stop_triggered,
     to_tick,
 )
+from .valuation import Valuation
 
 __all__ = ["Journal", "PaperEngine"]
 
 MAX_LIQUIDATION_STEPS = 64
 
-class PaperEngine(Books):
+class PaperEngine(Valuation):
     """In-memory books of one paper margin exchange (spot wallet, cross, isolated accounts)."""
 
     # ------------------------------------------------------------------ setup & journal
@@ -152,54 +151,6 @@ class PaperEngine(Books):
             if rate is not None:
                 out[asset] = rate
         return out
-
-    # ------------------------------------------------------------------ valuation
-
-    def values(self, acct: MarginAccount) -> tuple[Decimal, Decimal]:
-        """(total asset value, liabilities + interest) in USDT at current prices."""
-        assets = liab = D0
-        prices = self.asset_prices
-        for asset, b in acct.balances.items():
-            total = b.free + b.locked
-            debt = b.borrowed + b.interest
-            if total or debt:
-                price = prices[asset]
-                assets += total * price
-                liab += debt * price
-        return assets, liab
-
-    def level(self, acct: MarginAccount) -> Decimal:
-        return margin.margin_level(*self.values(acct))
-
-    def snapshot(self, isolated_symbol: str | None) -> AccountSnapshot:
-        key = self.account_key(isolated_symbol)
-        acct = self.accounts.get(key)
-        if acct is None:  # configured pair, never funded: an empty account
-            info = self._symbol(isolated_symbol or "")
-            thresholds = self._isolated_thresholds(info.symbol)
-            zero = (AssetBalance(info.base, D0, D0, D0, D0), AssetBalance(info.quote, D0, D0, D0, D0))
-            return AccountSnapshot(info.symbol, zero, dict(self.asset_prices), D0, D0, margin.NO_DEBT_LEVEL,
-                                   Band.EXCESSIVE, thresholds, False, ms_to_dt(self.now_ms))
-        assets, liab = self.values(acct)
-        level = margin.margin_level(assets, liab)
-        return AccountSnapshot(
-            isolated_symbol=acct.isolated_symbol,
-            assets=tuple(b.value(a) for a, b in sorted(acct.balances.items())),
-            prices=dict(self.asset_prices),
-            total_asset_value=assets,
-            total_liability_value=liab,
-            margin_level=level,
-            band=margin.band_for(level, acct.thresholds),
-            thresholds=acct.thresholds,
-            locked=acct.locked,
-            taken_at=ms_to_dt(self.now_ms),
-        )
-
-    def spot_balances(self) -> dict[str, Decimal]:
-        return {a: b.free for a, b in sorted(self.spot.balances.items())}
-
-    def isolated_symbols(self) -> list[str]:
-        return sorted(a.isolated_symbol for a in self.accounts.values() if a.isolated_symbol)
 
     # ------------------------------------------------------------------ max borrow / transfer
 
