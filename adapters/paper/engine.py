@@ -16,17 +16,14 @@ Rules of the house:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from decimal import ROUND_DOWN, ROUND_UP, Decimal
+from decimal import ROUND_UP, Decimal
 from typing import Any
 
 from chatbot import margin
 from chatbot.exchange import (
     CROSS,
     SPOT,
-    ExchangeError,
     Fill,
-    LoanStatus,
-    LoanType,
     OrderNotFound,
     OrderRequest,
     OrderStatus,
@@ -40,6 +37,7 @@ from chatbot.margin import Band
 from chatbot.money import floor_to_step, q8
 
 from .ledger import Journal
+from .loans import Loans
 from .model import (
     CLIENT_ID_RE,
     D0,
@@ -67,7 +65,6 @@ from .rules import (
     MSG_LOCKED,
     MSG_NO_ACCOUNT,
     MSG_NO_ORDER,
-    MSG_PENDING,
     MSG_UNKNOWN_ORDER,
     REPAYING,
     STOP_TYPES,
@@ -84,13 +81,12 @@ from .rules import (
     stop_triggered,
     to_tick,
 )
-from .valuation import Valuation
 
 __all__ = ["Journal", "PaperEngine"]
 
 MAX_LIQUIDATION_STEPS = 64
 
-class PaperEngine(Valuation):
+class PaperEngine(Loans):
     """In-memory books of one paper margin exchange (spot wallet, cross, isolated accounts)."""
 
     # ------------------------------------------------------------------ setup & journal
@@ -132,164 +128,11 @@ class PaperEngine(Valuation):
                     raise ValueError(f"paper: {acct.key} holds {asset}, which no configured symbol prices "
                                      "any more; keep its symbol under [paper.prices]")
 
-    def daily_rate(self, acct_key: str, asset: str) -> Decimal | None:
-        rates = self.config.daily_interest_rates
-        if acct_key.startswith(ISOLATED_PREFIX):
-            override = rates.get(f"{acct_key[len(ISOLATED_PREFIX):]}:{asset}")
-            if override is not None:
-                return override
-        return rates.get(asset)
-
-    def daily_rates(self, isolated_symbol: str | None) -> dict[str, Decimal]:
-        if isolated_symbol is None:
-            return {a: r for a, r in self.config.daily_interest_rates.items() if ":" not in a}
-        info = self._symbol(isolated_symbol)
-        key = isolated_account(info.symbol)
-        out: dict[str, Decimal] = {}
-        for asset in (info.base, info.quote):
-            rate = self.daily_rate(key, asset)
-            if rate is not None:
-                out[asset] = rate
-        return out
-
-    # ------------------------------------------------------------------ max borrow / transfer
-
-    def _borrow_caps(self, acct: MarginAccount, asset: str) -> tuple[Decimal, Decimal | None, Decimal | None]:
-        """(margin-ratio gate in units, VIP limit left, system inventory left)."""
-        assets, liab = self.values(acct)
-        gate = margin.max_borrowable(assets, liab, acct.thresholds.initial, self.asset_prices[asset])
-        limits = self.config.borrow_limits
-        limit = None
-        if acct.isolated_symbol:
-            limit = limits.get(f"{acct.isolated_symbol}:{asset}")
-        if limit is None:
-            limit = limits.get(asset)
-        limit_left = None if limit is None else max(D0, limit - self._peek(acct, asset).borrowed)
-        inventory = self.config.system_inventory.get(asset)
-        inv_left = None
-        if inventory is not None:
-            out = sum((a.balances[asset].borrowed for a in self.accounts.values() if asset in a.balances), D0)
-            inv_left = max(D0, inventory - out)
-        return gate, limit_left, inv_left
-
-    def _borrowable_assets(self, acct: MarginAccount, asset: str) -> None:
-        if acct.isolated_symbol:
-            info = self.symbols[acct.isolated_symbol]
-            if asset not in (info.base, info.quote):
-                raise not_margin_asset()
-        else:
-            self._require_margin_asset(asset)
-
-    def max_borrowable(self, acct_key: str, asset: str) -> Decimal:
-        acct = self._account(acct_key)
-        self._borrowable_assets(acct, asset)
-        if self.daily_rate(acct_key, asset) is None:
-            return D0
-        gate, limit_left, inv_left = self._borrow_caps(acct, asset)
-        caps = [c for c in (gate, limit_left, inv_left) if c is not None]
-        return q8(min(caps), ROUND_DOWN)
-
-    def max_transferable(self, acct_key: str, asset: str) -> Decimal:
-        acct = self._account(acct_key)
-        self._borrowable_assets(acct, asset)
-        bal = self._peek(acct, asset)
-        assets, liab = self.values(acct)
-        return margin.max_transferable(bal.free, assets, liab, self.asset_prices[asset],
-                                       acct.thresholds.transfer_out)
-
     # ------------------------------------------------------------------ argument checks
 
     def _check_side_effect(self, side_effect: SideEffect) -> None:
         if side_effect == SideEffect.AUTO_BORROW_REPAY and not self.config.allow_auto_borrow_repay:
             raise missing("sideEffectType")
-
-    def _check_borrow(self, acct: MarginAccount, asset: str, amount: Decimal, *, manual: bool) -> None:
-        """Binance's borrow gates, in the reference order (§5.7) [choice for -3008]."""
-        self._borrowable_assets(acct, asset)
-        if self.daily_rate(acct.key, asset) is None:
-            raise err(-3012, "Borrow is banned for this asset.")
-        minimum = self.config.min_borrow.get(asset)
-        if manual and minimum is not None and amount < minimum:
-            raise err(-3013, "Borrow amount less than minimum borrowable amount.")
-        if acct.pending_tx is not None:
-            raise err(-3007, MSG_PENDING)
-        assets, liab = self.values(acct)
-        if liab > 0 and margin.margin_level(assets, liab) <= acct.thresholds.margin_call:
-            raise err(-3008, "Borrow not allowed. Your borrow amount has exceed maximum borrow amount.")
-        gate, limit_left, inv_left = self._borrow_caps(acct, asset)
-        cap = gate if limit_left is None else min(gate, limit_left)
-        if amount > cap:
-            if limit_left is not None and limit_left < gate:
-                raise err(-11008, "Exceeding the account's maximum borrowable limit.")
-            raise err(-3006, "Your borrow amount has exceed maximum borrow amount.")
-        if inv_left is not None and amount > inv_left:
-            raise err(-3045, "The system does not have enough asset now.")
-
-    # ------------------------------------------------------------------ ledger primitives
-
-    def _set_debtor(self, acct: MarginAccount) -> None:
-        if acct.has_debt():
-            self.debtors.add(acct.key)
-        else:
-            self.debtors.discard(acct.key)
-
-    def _charge(self, acct: MarginAccount, asset: str, principal: Decimal, kind: str) -> Decimal:
-        """One hourly interest charge on `principal`, aggregated per (account, asset, hour)."""
-        rate = self.daily_rate(acct.key, asset) or D0
-        amount = margin.interest_for_hours(principal, rate, 1)
-        if amount <= 0:
-            return D0
-        self._bal(acct, asset).interest += amount
-        hour = hour_floor(self.now_ms)
-        key = (acct.key, asset)
-        row = self.interest_last.get(key)
-        if row is not None and row.time_ms == hour:
-            row.principal += principal
-            row.interest += amount
-        else:
-            row = InterestRow(self._new_tx(), acct.key, asset, acct.isolated_symbol, hour, principal, amount,
-                              rate, kind)
-            self.interest.append(row)
-            self.interest_last[key] = row
-        self.journal.interest[row.tx_id] = row
-        self._touch()
-        return amount
-
-    def _record_loan(self, acct: MarginAccount, type_: LoanType, kind: str, asset: str, amount: Decimal,
-                     principal: Decimal, interest: Decimal, status: LoanStatus = LoanStatus.CONFIRMED,
-                     tx: int | None = None) -> LoanRow:
-        row = LoanRow(tx or self._new_tx(), type_, kind, acct.key, asset, acct.isolated_symbol, amount,
-                      principal, interest, status, self.now_ms)
-        self.loans[row.tx_id] = row
-        self.journal.loans[row.tx_id] = row
-        self._touch()
-        return row
-
-    def _apply_borrow(self, acct: MarginAccount, asset: str, amount: Decimal, kind: str,
-                      tx: int | None = None) -> LoanRow:
-        bal = self._bal(acct, asset)
-        bal.free += amount
-        bal.borrowed += amount
-        self._charge(acct, asset, amount, "ON_BORROW")
-        row = self._record_loan(acct, LoanType.BORROW, kind, asset, amount, amount, D0, tx=tx)
-        self._set_debtor(acct)
-        self._emit("liability", acct.isolated_symbol, account=acct.key, asset=asset, type="BORROW",
-                   amount=amount, principal=bal.borrowed, interest=bal.interest)
-        return row
-
-    def _apply_repay(self, acct: MarginAccount, asset: str, amount: Decimal, kind: str,
-                     tx: int | None = None) -> LoanRow:
-        bal = self._bal(acct, asset)
-        interest = min(amount, bal.interest)
-        principal = amount - interest
-        bal.free -= amount
-        bal.interest -= interest
-        bal.borrowed -= principal
-        row = self._record_loan(acct, LoanType.REPAY, kind, asset, amount, principal, interest, tx=tx)
-        self._set_debtor(acct)
-        self._emit("liability", acct.isolated_symbol, account=acct.key, asset=asset, type="REPAY",
-                   amount=amount, principal=bal.borrowed, interest=bal.interest)
-        return row
 
     # ------------------------------------------------------------------ transfers
 
@@ -339,93 +182,6 @@ class PaperEngine(Valuation):
         self._touch()
         self._settle_accounts([a for a in (src, dst) if a is not self.spot])
         return row.tx_id
-
-    # ------------------------------------------------------------------ borrow / repay
-
-    def borrow(self, acct_key: str, asset: str, amount: Decimal) -> int:
-        asset = asset.upper()
-        amount = check_amount(amount)
-        acct = self._account(acct_key)
-        check_unlocked(acct)
-        self._check_borrow(acct, asset, amount, manual=True)
-        if self.config.async_loans:
-            row = self._record_loan(acct, LoanType.BORROW, "MANUAL", asset, amount, amount, D0,
-                                    status=LoanStatus.PENDING)
-            acct.pending_tx = row.tx_id
-            return row.tx_id
-        row = self._apply_borrow(acct, asset, amount, "MANUAL")
-        self._settle_accounts([acct])
-        return row.tx_id
-
-    def _check_repay(self, acct: MarginAccount, asset: str, amount: Decimal) -> None:
-        bal = self._peek(acct, asset)
-        if amount > bal.liability:
-            raise err(-3015, "Repay amount exceeds borrow amount.")
-        if amount > bal.free:
-            raise err(-3041, MSG_BALANCE)
-
-    def repay(self, acct_key: str, asset: str, amount: Decimal) -> int:
-        asset = asset.upper()
-        amount = check_amount(amount)
-        acct = self._account(acct_key)
-        check_unlocked(acct)
-        self._borrowable_assets(acct, asset)
-        self._check_repay(acct, asset, amount)
-        if acct.pending_tx is not None:
-            raise err(-3007, MSG_PENDING)
-        if self.config.async_loans:
-            bal = self._peek(acct, asset)
-            interest = min(amount, bal.interest)
-            row = self._record_loan(acct, LoanType.REPAY, "MANUAL", asset, amount, amount - interest, interest,
-                                    status=LoanStatus.PENDING)
-            acct.pending_tx = row.tx_id
-            return row.tx_id
-        row = self._apply_repay(acct, asset, amount, "MANUAL")
-        self._settle_accounts([acct])
-        return row.tx_id
-
-    def _settle_pending(self) -> None:
-        """async_loans: PENDING records become CONFIRMED (applied) or FAILED (nothing changes)."""
-        for acct in self.accounts.values():
-            if acct.pending_tx is None:
-                continue
-            row = self.loans[acct.pending_tx]
-            acct.pending_tx = None
-            try:
-                if row.type == LoanType.BORROW:
-                    self._check_borrow(acct, row.asset, row.amount, manual=True)
-                else:
-                    self._check_repay(acct, row.asset, row.amount)
-            except ExchangeError:
-                row.status = LoanStatus.FAILED
-            else:
-                row.status = LoanStatus.CONFIRMED
-                if row.type == LoanType.BORROW:
-                    self._apply_borrow_in_place(acct, row)
-                else:
-                    self._apply_repay_in_place(acct, row)
-            self.journal.loans[row.tx_id] = row
-            self._touch()
-
-    def _apply_borrow_in_place(self, acct: MarginAccount, row: LoanRow) -> None:
-        bal = self._bal(acct, row.asset)
-        bal.free += row.amount
-        bal.borrowed += row.amount
-        self._charge(acct, row.asset, row.amount, "ON_BORROW")
-        self._set_debtor(acct)
-        self._emit("liability", acct.isolated_symbol, account=acct.key, asset=row.asset, type="BORROW",
-                   amount=row.amount, principal=bal.borrowed, interest=bal.interest)
-
-    def _apply_repay_in_place(self, acct: MarginAccount, row: LoanRow) -> None:
-        bal = self._bal(acct, row.asset)
-        interest = min(row.amount, bal.interest)
-        row.interest, row.principal = interest, row.amount - interest
-        bal.free -= row.amount
-        bal.interest -= interest
-        bal.borrowed -= row.principal
-        self._set_debtor(acct)
-        self._emit("liability", acct.isolated_symbol, account=acct.key, asset=row.asset, type="REPAY",
-                   amount=row.amount, principal=bal.borrowed, interest=bal.interest)
 
     # ------------------------------------------------------------------ orders: placement
 
