@@ -22,7 +22,6 @@ from typing import Any
 from chatbot import margin
 from chatbot.exchange import (
     CROSS,
-    SPOT,
     Fill,
     OrderNotFound,
     OrderRequest,
@@ -37,7 +36,6 @@ from chatbot.margin import Band
 from chatbot.money import floor_to_step, q8
 
 from .ledger import Journal
-from .loans import Loans
 from .model import (
     CLIENT_ID_RE,
     D0,
@@ -58,12 +56,9 @@ from .model import (
 )
 from .rules import (
     BORROWING,
-    ISOLATED_PREFIX,
     LIMIT_TYPES,
-    MSG_BALANCE,
     MSG_INSUFFICIENT,
     MSG_LOCKED,
-    MSG_NO_ACCOUNT,
     MSG_NO_ORDER,
     MSG_UNKNOWN_ORDER,
     REPAYING,
@@ -77,16 +72,16 @@ from .rules import (
     filter_price,
     filter_qty,
     missing,
-    not_margin_asset,
     stop_triggered,
     to_tick,
 )
+from .transfers import Transfers
 
 __all__ = ["Journal", "PaperEngine"]
 
 MAX_LIQUIDATION_STEPS = 64
 
-class PaperEngine(Loans):
+class PaperEngine(Transfers):
     """In-memory books of one paper margin exchange (spot wallet, cross, isolated accounts)."""
 
     # ------------------------------------------------------------------ setup & journal
@@ -133,55 +128,6 @@ class PaperEngine(Loans):
     def _check_side_effect(self, side_effect: SideEffect) -> None:
         if side_effect == SideEffect.AUTO_BORROW_REPAY and not self.config.allow_auto_borrow_repay:
             raise missing("sideEffectType")
-
-    # ------------------------------------------------------------------ transfers
-
-    def _wallet(self, name: str, *, create: bool = False) -> MarginAccount:
-        if name == SPOT:
-            return self.spot
-        if name == CROSS:
-            return self.accounts[CROSS]
-        if name.startswith(ISOLATED_PREFIX):
-            symbol = self._symbol(name[len(ISOLATED_PREFIX):]).symbol
-            acct = self.accounts.get(isolated_account(symbol))
-            if acct is not None:
-                return acct
-            if create:
-                return MarginAccount(isolated_account(symbol), symbol, self._isolated_thresholds(symbol))
-            raise err(-3003, MSG_NO_ACCOUNT)
-        raise missing("type")
-
-    def transfer(self, asset: str, amount: Decimal, from_account: str, to_account: str) -> int:
-        asset = asset.upper()
-        amount = check_amount(amount)
-        if from_account == to_account:
-            raise missing("type")
-        src = self._wallet(from_account)
-        dst = self._wallet(to_account, create=True)
-        for acct in (src, dst):
-            if acct is self.spot:
-                continue
-            if acct.isolated_symbol:
-                info = self.symbols[acct.isolated_symbol]
-                if asset not in (info.base, info.quote):
-                    raise not_margin_asset()
-            self._require_margin_asset(asset)
-        check_unlocked(src, dst)
-        if self._peek(src, asset).free < amount:
-            raise err(-3041, MSG_BALANCE)
-        if src is not self.spot and amount > self.max_transferable(src.key, asset):
-            raise err(-3020, "Transfer out amount exceeds max amount.")
-        # ---- mutate
-        if dst.key not in self.accounts and dst is not self.spot:
-            dst = self._create_isolated(dst.isolated_symbol or "")
-        self._bal(src, asset).free -= amount
-        self._bal(dst, asset).free += amount
-        row = TransferRow(self._new_tx(), asset, amount, src.key, dst.key, self.now_ms)
-        self.transfers.append(row)
-        self.journal.transfers.append(row)
-        self._touch()
-        self._settle_accounts([a for a in (src, dst) if a is not self.spot])
-        return row.tx_id
 
     # ------------------------------------------------------------------ orders: placement
 

@@ -63,7 +63,8 @@ class Loans(Valuation):
             inv_left = max(D0, inventory - out)
         return gate, limit_left, inv_left
 
-    def _borrowable_assets(self, acct: MarginAccount, asset: str) -> None:
+    def _require_account_asset(self, acct: MarginAccount, asset: str) -> None:
+        """-3027 unless `asset` belongs to `acct`: its pair's base or quote, or (cross) any priced asset."""
         if acct.isolated_symbol:
             info = self.symbols[acct.isolated_symbol]
             if asset not in (info.base, info.quote):
@@ -73,7 +74,7 @@ class Loans(Valuation):
 
     def max_borrowable(self, acct_key: str, asset: str) -> Decimal:
         acct = self._account(acct_key)
-        self._borrowable_assets(acct, asset)
+        self._require_account_asset(acct, asset)
         if self.daily_rate(acct_key, asset) is None:
             return D0
         gate, limit_left, inv_left = self._borrow_caps(acct, asset)
@@ -82,7 +83,7 @@ class Loans(Valuation):
 
     def max_transferable(self, acct_key: str, asset: str) -> Decimal:
         acct = self._account(acct_key)
-        self._borrowable_assets(acct, asset)
+        self._require_account_asset(acct, asset)
         bal = self._peek(acct, asset)
         assets, liab = self.values(acct)
         return margin.max_transferable(bal.free, assets, liab, self.asset_prices[asset],
@@ -90,7 +91,7 @@ class Loans(Valuation):
 
     def _check_borrow(self, acct: MarginAccount, asset: str, amount: Decimal, *, manual: bool) -> None:
         """Binance's borrow gates, in the reference order (§5.7) [choice for -3008]."""
-        self._borrowable_assets(acct, asset)
+        self._require_account_asset(acct, asset)
         if self.daily_rate(acct.key, asset) is None:
             raise err(-3012, "Borrow is banned for this asset.")
         minimum = self.config.min_borrow.get(asset)
@@ -212,7 +213,7 @@ class Loans(Valuation):
         amount = check_amount(amount)
         acct = self._account(acct_key)
         check_unlocked(acct)
-        self._borrowable_assets(acct, asset)
+        self._require_account_asset(acct, asset)
         self._check_repay(acct, asset, amount)
         if acct.pending_tx is not None:
             raise err(-3007, MSG_PENDING)
