@@ -15,17 +15,15 @@ Rules of the house:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from decimal import Decimal
 
 from chatbot.exchange import (
     CROSS,
 )
 
+from .clock import Clock
 from .ledger import Journal
 from .model import (
-    D0,
-    HOUR_MS,
     InterestRow,
     LiquidationRow,
     LoanRow,
@@ -33,16 +31,13 @@ from .model import (
     OrderState,
     TradeRow,
     TransferRow,
-    hour_floor,
-    ms_to_dt,
 )
 from .orders import Orders
 from .transfers import Transfers
-from .triggers import Triggers
 
 __all__ = ["Journal", "PaperEngine"]
 
-class PaperEngine(Triggers, Orders, Transfers):
+class PaperEngine(Clock, Orders, Transfers):
     """In-memory books of one paper margin exchange (spot wallet, cross, isolated accounts)."""
 
     # ------------------------------------------------------------------ setup & journal
@@ -83,79 +78,6 @@ class PaperEngine(Triggers, Orders, Transfers):
                 if asset not in self.asset_prices and (bal.total or bal.liability):
                     raise ValueError(f"paper: {acct.key} holds {asset}, which no configured symbol prices "
                                      "any more; keep its symbol under [paper.prices]")
-
-    # ------------------------------------------------------------------ clock
-
-    def advance_ms(self, ms: int) -> None:
-        """Move the paper clock: interest every full hour (then bands/liquidation of the charged
-        accounts), replayed prices as their time passes, and at the end triggers, bands, liquidation."""
-        if ms < 0:
-            raise ValueError("the paper clock only moves forward")
-        old = self.now_ms
-        target = old + ms
-        self._touch()
-        self._settle_pending()
-        next_hour = hour_floor(old) + HOUR_MS
-        charged: dict[tuple[str, str], list[Decimal]] = {}
-        while True:
-            next_row = self.schedule[self.schedule_cursor][0] if self.schedule_cursor < len(self.schedule) \
-                else None
-            if next_hour <= target and (next_row is None or next_hour <= next_row):
-                self.now_ms = next_hour
-                self._hourly_interest(charged)
-                next_hour += HOUR_MS
-            elif next_row is not None and next_row <= target:
-                self.now_ms = max(self.now_ms, next_row)
-                self._apply_schedule_until(next_row)
-            else:
-                break
-        self.now_ms = target
-        for (key, asset), (amount, hours) in sorted(charged.items()):
-            acct = self.accounts[key]
-            bal = self._peek(acct, asset)
-            self._emit("liability", acct.isolated_symbol, account=key, asset=asset, type="INTEREST",
-                       amount=amount, hours=int(hours), principal=bal.borrowed, interest=bal.interest)
-        self._run_market(None)
-        self._emit("clock", old=ms_to_dt(old), new=ms_to_dt(target))
-
-    def _hourly_interest(self, charged: dict[tuple[str, str], list[Decimal]]) -> None:
-        accts = [self.accounts[k] for k in sorted(self.debtors)]
-        hit: list[MarginAccount] = []
-        for acct in accts:
-            any_charge = False
-            for asset, bal in sorted(acct.balances.items()):
-                if bal.borrowed > 0:
-                    amount = self._charge(acct, asset, bal.borrowed, "PERIODIC")
-                    if amount > 0:
-                        entry = charged.setdefault((acct.key, asset), [D0, D0])
-                        entry[0] += amount
-                        entry[1] += 1
-                        any_charge = True
-            if any_charge:
-                hit.append(acct)
-        if hit:
-            self._settle_accounts(hit)
-
-    def _apply_schedule_until(self, ms: int) -> None:
-        updates: dict[str, Decimal] = {}
-        while self.schedule_cursor < len(self.schedule) and self.schedule[self.schedule_cursor][0] <= ms:
-            _, sym, price = self.schedule[self.schedule_cursor]
-            updates[sym] = price
-            self.schedule_cursor += 1
-        self._touch()
-        self.set_prices(updates)
-
-    def catch_up_schedule(self) -> None:
-        """Apply replayed prices whose time is already past (at open)."""
-        if self.schedule_cursor < len(self.schedule) and self.schedule[self.schedule_cursor][0] <= self.now_ms:
-            self._apply_schedule_until(self.now_ms)
-
-    # ------------------------------------------------------------------ random walk
-
-    def apply_walk(self, prices: Mapping[str, Decimal]) -> None:
-        self.walk_steps += 1
-        self._touch()
-        self.set_prices(prices)
 
     # ------------------------------------------------------------------ introspection
 
