@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 
-from .model import D0, HOUR_MS, MarginAccount, hour_floor, ms_to_dt
+from chatbot.money import D0
+
+from .model import HOUR_MS, MarginAccount, hour_floor, ms_to_dt
 from .triggers import Triggers
 
 

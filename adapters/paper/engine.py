@@ -1,9 +1,16 @@
-"""The paper exchange's accounting engine: synchronous, pure Decimal, driven by an injected clock.
+"""`PaperEngine`: the paper exchange's synchronous accounting core, composed of one layer per concern.
 
 Why it exists: the bot needs an exchange that answers exactly as Binance margin would
 (`shared/reference/binance-margin.md` §4–§7) without a network, deterministically, so that
 previews, alerts and tests can rely on the numbers. All margin math goes through
-`chatbot.margin` (one source of truth); this module only keeps the books.
+`chatbot.margin` (one source of truth); the paper modules only keep the books.
+
+The layers, each a class in its own module and each building on the ones it needs:
+  ledger.Books (state, `Journal`, lookups) → valuation → loans → transfers
+                                                        → fills → orders
+                                                        → fills → liquidation → triggers → clock
+`rules.py` holds the stateless Binance rules they share. This module only composes them and adds
+what concerns the whole state at once: seeding, adopting a changed config, `dump()`.
 
 Rules of the house:
 - Public operations validate first and mutate after; a rejected call (`ExchangeError`) leaves
@@ -17,9 +24,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from chatbot.exchange import (
-    CROSS,
-)
+from chatbot.exchange import CROSS
 
 from .clock import Clock
 from .ledger import Journal
@@ -28,7 +33,9 @@ from .model import (
     LiquidationRow,
     LoanRow,
     MarginAccount,
+    OrderListState,
     OrderState,
+    Reservation,
     TradeRow,
     TransferRow,
 )
@@ -37,10 +44,39 @@ from .transfers import Transfers
 
 __all__ = ["Journal", "PaperEngine"]
 
+Row = TradeRow | LoanRow | InterestRow | LiquidationRow | TransferRow
+
+
+def _fields(row: Row) -> tuple[object, ...]:
+    return tuple(getattr(row, f) for f in type(row).__slots__)
+
+
+def _reservation(res: Reservation) -> tuple[object, ...]:
+    return (res.asset, res.amount, res.borrow_amount, res.borrow_asset, res.auto_repay_at_cancel, res.used)
+
+
+def _balances(acct: MarginAccount) -> dict[str, tuple[Decimal, ...]]:
+    return {a: b.as_tuple() for a, b in sorted(acct.balances.items())}
+
+
+def _order(o: OrderState) -> tuple[object, ...]:
+    return (o.order_id, o.client_order_id, o.symbol, o.account, o.isolated, o.side, o.type, o.status,
+            o.time_in_force, o.orig_qty, o.executed_qty, o.cummulative_quote_qty, o.price,
+            o.stop_price, o.side_effect, o.time_ms, o.update_ms, o.quote_order_qty, o.working,
+            o.order_list_id, o.margin_buy_borrow_amount, o.margin_buy_borrow_asset,
+            None if o.reservation is None else _reservation(o.reservation), tuple(o.fills))
+
+
+def _order_list(x: OrderListState) -> tuple[object, ...]:
+    return (x.order_list_id, x.list_client_order_id, x.symbol, x.account, x.isolated, x.side, x.status,
+            x.order_ids, x.time_ms, x.margin_buy_borrow_amount, x.margin_buy_borrow_asset,
+            _reservation(x.reservation))
+
+
 class PaperEngine(Clock, Orders, Transfers):
     """In-memory books of one paper margin exchange (spot wallet, cross, isolated accounts)."""
 
-    # ------------------------------------------------------------------ setup & journal
+    # ------------------------------------------------------------------ the whole state
 
     def seed(self) -> None:
         """First start: prices, clock and starting balances from the config."""
@@ -83,37 +119,19 @@ class PaperEngine(Clock, Orders, Transfers):
 
     def dump(self) -> dict[str, object]:
         """Everything that defines the state, as plain comparable data (tests, restart checks)."""
-
-        def bals(acct: MarginAccount) -> dict[str, tuple[Decimal, ...]]:
-            return {a: b.as_tuple() for a, b in sorted(acct.balances.items())}
-
-        def order_tuple(o: OrderState) -> tuple[object, ...]:
-            res = o.reservation
-            return (o.order_id, o.client_order_id, o.symbol, o.account, o.isolated, o.side, o.type, o.status,
-                    o.time_in_force, o.orig_qty, o.executed_qty, o.cummulative_quote_qty, o.price,
-                    o.stop_price, o.side_effect, o.time_ms, o.update_ms, o.quote_order_qty, o.working,
-                    o.order_list_id, o.margin_buy_borrow_amount, o.margin_buy_borrow_asset,
-                    None if res is None else (res.asset, res.amount, res.borrow_amount, res.borrow_asset,
-                                              res.auto_repay_at_cancel, res.used),
-                    tuple(o.fills))
-
         return {
             "now": self.now_ms,
             "prices": dict(sorted(self.prices.items())),
             "counters": (self.next_tx, self.next_order, self.next_list, self.next_trade, self.walk_steps,
                          self.schedule_cursor),
-            "spot": bals(self.spot),
-            "accounts": {k: (a.isolated_symbol, a.band, a.locked, a.created_ms, a.pending_tx, bals(a))
+            "spot": _balances(self.spot),
+            "accounts": {k: (a.isolated_symbol, a.band, a.locked, a.created_ms, a.pending_tx, _balances(a))
                          for k, a in sorted(self.accounts.items())},
-            "orders": [order_tuple(o) for _, o in sorted(self.orders.items())],
-            "lists": [(x.order_list_id, x.list_client_order_id, x.symbol, x.account, x.isolated, x.side,
-                       x.status, x.order_ids, x.time_ms, x.margin_buy_borrow_amount, x.margin_buy_borrow_asset,
-                       (x.reservation.asset, x.reservation.amount, x.reservation.borrow_amount,
-                        x.reservation.borrow_asset, x.reservation.auto_repay_at_cancel, x.reservation.used))
-                      for _, x in sorted(self.order_lists.items())],
-            "trades": [tuple(getattr(t, f) for f in TradeRow.__slots__) for t in self.trades],
-            "loans": [tuple(getattr(r, f) for f in LoanRow.__slots__) for _, r in sorted(self.loans.items())],
-            "interest": [tuple(getattr(r, f) for f in InterestRow.__slots__) for r in self.interest],
-            "liquidations": [tuple(getattr(r, f) for f in LiquidationRow.__slots__) for r in self.liquidations],
-            "transfers": [tuple(getattr(r, f) for f in TransferRow.__slots__) for r in self.transfers],
+            "orders": [_order(o) for _, o in sorted(self.orders.items())],
+            "lists": [_order_list(x) for _, x in sorted(self.order_lists.items())],
+            "trades": [_fields(t) for t in self.trades],
+            "loans": [_fields(r) for _, r in sorted(self.loans.items())],
+            "interest": [_fields(r) for r in self.interest],
+            "liquidations": [_fields(r) for r in self.liquidations],
+            "transfers": [_fields(r) for r in self.transfers],
         }

@@ -12,10 +12,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 from chatbot.exchange import Fill, OrderStatus, Side
-from chatbot.money import q8
+from chatbot.money import D0, q8
 
 from .loans import Loans
-from .model import D0, OrderState, Reservation, TradeRow
+from .model import OrderState, Reservation, TradeRow
 from .rules import REPAYING
 
 

@@ -16,10 +16,10 @@ from decimal import Decimal
 from chatbot import margin
 from chatbot.exchange import OrderStatus, Side, SymbolInfo
 from chatbot.margin import Band
-from chatbot.money import floor_to_step, q8
+from chatbot.money import D0, floor_to_step, q8
 
 from .fills import Fills
-from .model import D0, VALUATION_ASSET, LiquidationRow, MarginAccount
+from .model import VALUATION_ASSET, LiquidationRow, MarginAccount
 from .rules import ceil_to_step
 
 MAX_LIQUIDATION_STEPS = 64

@@ -13,9 +13,9 @@ from decimal import ROUND_DOWN, Decimal
 
 from chatbot import margin
 from chatbot.exchange import ExchangeError, LoanStatus, LoanType, isolated_account
-from chatbot.money import q8
+from chatbot.money import D0, q8
 
-from .model import D0, Balance, InterestRow, LoanRow, MarginAccount, hour_floor
+from .model import Balance, InterestRow, LoanRow, MarginAccount, hour_floor
 from .rules import ISOLATED_PREFIX, MSG_BALANCE, MSG_PENDING, check_amount, check_unlocked, err, not_margin_asset
 from .valuation import Valuation
 

@@ -23,10 +23,10 @@ from chatbot.exchange import (
     SideEffect,
     isolated_account,
 )
-from chatbot.money import floor_to_step, q8
+from chatbot.money import D0, floor_to_step, q8
 
 from .fills import Fills
-from .model import CLIENT_ID_RE, D0, MarginAccount, OrderListState, OrderState, Reservation
+from .model import CLIENT_ID_RE, MarginAccount, OrderListState, OrderState, Reservation
 from .rules import (
     BORROWING,
     LIMIT_TYPES,

@@ -13,9 +13,10 @@ from decimal import Decimal
 from chatbot import margin
 from chatbot.exchange import AccountSnapshot, AssetBalance
 from chatbot.margin import Band
+from chatbot.money import D0
 
 from .ledger import Books
-from .model import D0, MarginAccount, ms_to_dt
+from .model import MarginAccount, ms_to_dt
 
 
 class Valuation(Books):
