@@ -43,6 +43,7 @@ from .rules import (
     filter_price,
     filter_qty,
     missing,
+    price_param,
     stop_triggered,
 )
 
@@ -115,15 +116,9 @@ class Orders(Fills):
         limit = stop = D0
         quote_qty: Decimal | None = None
         if otype in LIMIT_TYPES:
-            if req.price is None:
-                raise missing("price")
-            limit = req.price
-            filter_price(info, limit)
+            limit = price_param(info, req.price, "price")
         if otype in STOP_TYPES:
-            if req.stop_price is None:
-                raise missing("stopPrice")
-            stop = req.stop_price
-            filter_price(info, stop)
+            stop = price_param(info, req.stop_price, "stopPrice")
         if otype == OrderType.MARKET and req.quote_order_qty is not None:
             if req.quantity is not None:
                 raise missing("quantity")

@@ -91,6 +91,14 @@ def filter_price(info: SymbolInfo, price: Decimal) -> None:
         raise err(-1013, "Filter failure: PRICE_FILTER")
 
 
+def price_param(info: SymbolInfo, value: Decimal | None, name: str) -> Decimal:
+    """A price parameter the order type requires: present (-1102) and on the tick (-1013)."""
+    if value is None:
+        raise missing(name)
+    filter_price(info, value)
+    return value
+
+
 def filter_notional(info: SymbolInfo, notional: Decimal) -> None:
     if notional < info.min_notional:
         raise err(-1013, "Filter failure: NOTIONAL")
