@@ -53,6 +53,34 @@ from chatbot.store.lease import DEFAULT_LEASE_NAME, LeaderLease, SchedulerLease
 if TYPE_CHECKING:
     from chatbot.config import AlertsConfig
 
+from . import job_context
+from .job_context import NotLeaderError, clear_context, context, ensure_leader, is_leader, set_context
+
+__all__ = [
+    "INTEREST_SUMMARY_JOB",
+    "INTEREST_SUMMARY_REF",
+    "JOBS_TABLE",
+    "MARGIN_MONITOR_JOB",
+    "MARGIN_MONITOR_REF",
+    "JobInfo",
+    "JobSpec",
+    "LeaderScheduler",
+    "Listener",
+    "NotLeaderError",
+    "TriggerKind",
+    "apscheduler_jobs_table",
+    "build_scheduler",
+    "clear_context",
+    "context",
+    "create_scheduler_tables",
+    "desk_job_specs",
+    "ensure_leader",
+    "is_leader",
+    "list_jobs",
+    "register_jobs",
+    "set_context",
+]
+
 log = logging.getLogger(__name__)
 
 JOBS_TABLE = "apscheduler_jobs"
@@ -64,43 +92,6 @@ MARGIN_MONITOR_REF = "chatbot.alerts.jobs:margin_monitor"
 INTEREST_SUMMARY_REF = "chatbot.alerts.jobs:interest_summary"
 
 _CRON_FIELDS = frozenset({"year", "month", "day", "week", "day_of_week", "hour", "minute", "second"})
-
-
-# --- process-wide registry: the runtime context and the current leader ---------------------------
-_context: Any = None
-_active: LeaderScheduler | None = None
-
-
-def set_context(obj: Any) -> None:
-    """Register what jobs need at run time (the desk core, the exchange…). Call once at boot."""
-    global _context
-    _context = obj
-
-
-def clear_context() -> None:
-    set_context(None)
-
-
-def context() -> Any:
-    """The object given to `set_context()`; jobs call this instead of capturing closures."""
-    if _context is None:
-        raise RuntimeError("scheduler context not set: call chatbot.scheduler.set_context() at boot")
-    return _context
-
-
-class NotLeaderError(RuntimeError):
-    """Raised by `ensure_leader()` when this process no longer holds the scheduler lease."""
-
-
-def is_leader() -> bool:
-    """True while this process's `LeaderScheduler` holds the lease (a local check, no I/O)."""
-    return _active is not None and _active.is_leader
-
-
-def ensure_leader() -> None:
-    """Fencing check for jobs: call right before a side effect (order, loan, message)."""
-    if not is_leader():
-        raise NotLeaderError("this process is not the scheduler leader any more")
 
 
 # --- job declarations -----------------------------------------------------------------------------
@@ -378,7 +369,6 @@ class LeaderScheduler:
 
     async def start(self) -> None:
         """Check the tables and the job callables (fail fast), then start competing in background."""
-        global _active
         if self._task is not None:
             raise RuntimeError("LeaderScheduler already started")
         missing = await asyncio.to_thread(_missing_tables, self.engine, self.jobs_table)
@@ -387,12 +377,11 @@ class LeaderScheduler:
         for spec in self.specs:
             spec.resolve()
         self._stopping.clear()
-        _active = self
+        job_context.activate(self)
         self._task = asyncio.create_task(self._run(), name="scheduler-leader")
 
     async def stop(self) -> None:
         """Stop scheduling (bounded wait for running jobs), then release the lease for a standby."""
-        global _active
         self._stopping.set()
         if self._task is not None:
             self._task.cancel()
@@ -407,8 +396,7 @@ class LeaderScheduler:
             await asyncio.wait_for(asyncio.to_thread(self.lease.release), timeout=self.lease.ttl)
         except TimeoutError:
             log.warning("lease %r: release timed out; it will expire on its own", self.lease.name)
-        if _active is self:
-            _active = None
+        job_context.deactivate(self)
 
     async def __aenter__(self) -> LeaderScheduler:
         await self.start()
