@@ -27,13 +27,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import logging
 import pickle
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from apscheduler.events import JobEvent
@@ -45,7 +44,6 @@ from apscheduler.schedulers.base import STATE_RUNNING, STATE_STOPPED
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from apscheduler.util import ref_to_obj
 from sqlalchemy.engine import Engine
 
 from chatbot.store.lease import DEFAULT_LEASE_NAME, LeaderLease, SchedulerLease
@@ -55,13 +53,30 @@ if TYPE_CHECKING:
 
 from . import job_context
 from .job_context import NotLeaderError, clear_context, context, ensure_leader, is_leader, set_context
+from .specs import (
+    DESK_JOBS,
+    INTEREST_SUMMARY,
+    INTEREST_SUMMARY_JOB,
+    INTEREST_SUMMARY_REF,
+    MARGIN_MONITOR,
+    MARGIN_MONITOR_JOB,
+    MARGIN_MONITOR_REF,
+    DeskJob,
+    JobSpec,
+    TriggerKind,
+    desk_job_specs,
+)
 
 __all__ = [
+    "DESK_JOBS",
+    "INTEREST_SUMMARY",
     "INTEREST_SUMMARY_JOB",
     "INTEREST_SUMMARY_REF",
     "JOBS_TABLE",
+    "MARGIN_MONITOR",
     "MARGIN_MONITOR_JOB",
     "MARGIN_MONITOR_REF",
+    "DeskJob",
     "JobInfo",
     "JobSpec",
     "LeaderScheduler",
@@ -85,118 +100,6 @@ log = logging.getLogger(__name__)
 
 JOBS_TABLE = "apscheduler_jobs"
 
-# The contract with chatbot.alerts: these async functions run the two desk jobs.
-MARGIN_MONITOR_JOB = "margin_monitor"
-INTEREST_SUMMARY_JOB = "interest_summary"
-MARGIN_MONITOR_REF = "chatbot.alerts.jobs:margin_monitor"
-INTEREST_SUMMARY_REF = "chatbot.alerts.jobs:interest_summary"
-
-_CRON_FIELDS = frozenset({"year", "month", "day", "week", "day_of_week", "hour", "minute", "second"})
-
-
-# --- job declarations -----------------------------------------------------------------------------
-TriggerKind = Literal["interval", "cron"]
-
-
-@dataclass(frozen=True)
-class JobSpec:
-    """A persisted job, declared in code and re-registered at every start.
-
-    `trigger` is `("interval", {"seconds": N})` or `("cron", {"hour": H, "minute": M, ...})`; cron
-    triggers are always UTC. Prefer the `JobSpec.interval(...)` / `JobSpec.cron(...)` constructors.
-    """
-
-    id: str
-    func_ref: str
-    trigger: tuple[TriggerKind, Mapping[str, Any]]
-    kwargs: Mapping[str, Any] = field(default_factory=dict)
-    misfire_grace_seconds: int = 300
-    coalesce: bool = True
-    max_instances: int = 1
-
-    def __post_init__(self) -> None:
-        module, sep, name = self.func_ref.partition(":")
-        if not self.id:
-            raise ValueError("job id must not be empty")
-        if not (module and sep and name):
-            raise ValueError(f"job {self.id}: func_ref must be 'module:function', got {self.func_ref!r}")
-        kind, args = self.trigger
-        if kind == "interval":
-            if set(args) != {"seconds"} or not float(args["seconds"]) > 0:
-                raise ValueError(f"job {self.id}: interval trigger takes seconds > 0 only, got {dict(args)}")
-        elif kind == "cron":
-            unknown = set(args) - _CRON_FIELDS
-            if unknown or not args:
-                raise ValueError(f"job {self.id}: bad cron fields {sorted(unknown) or '(none)'}")
-        else:
-            raise ValueError(f"job {self.id}: trigger must be 'interval' or 'cron', got {kind!r}")
-        if self.misfire_grace_seconds <= 0 or self.max_instances < 1:
-            raise ValueError(f"job {self.id}: misfire_grace_seconds > 0 and max_instances >= 1 required")
-        try:
-            pickle.dumps(dict(self.kwargs))
-        except Exception as exc:
-            raise ValueError(f"job {self.id}: kwargs must be picklable ({exc})") from exc
-
-    @classmethod
-    def interval(
-        cls, id: str, func_ref: str, *, seconds: float, kwargs: Mapping[str, Any] | None = None, **opts: Any
-    ) -> JobSpec:
-        return cls(id, func_ref, ("interval", {"seconds": seconds}), dict(kwargs or {}), **opts)
-
-    @classmethod
-    def cron(
-        cls,
-        id: str,
-        func_ref: str,
-        *,
-        hour: int | str,
-        minute: int | str = 0,
-        second: int | str = 0,
-        kwargs: Mapping[str, Any] | None = None,
-        **opts: Any,
-    ) -> JobSpec:
-        fields = {"hour": hour, "minute": minute, "second": second}
-        return cls(id, func_ref, ("cron", fields), dict(kwargs or {}), **opts)
-
-    def build_trigger(self) -> BaseTrigger:
-        kind, args = self.trigger
-        if kind == "interval":
-            return IntervalTrigger(seconds=float(args["seconds"]), timezone=UTC)
-        return CronTrigger(timezone=UTC, **dict(args))
-
-    def resolve(self) -> Callable[..., Any]:
-        """Import the callable and check it is an async function (raises otherwise)."""
-        try:
-            func = ref_to_obj(self.func_ref)
-        except (LookupError, ValueError, ImportError) as exc:
-            raise ValueError(f"job {self.id}: cannot import {self.func_ref!r}: {exc}") from exc
-        if not inspect.iscoroutinefunction(func):
-            raise TypeError(f"job {self.id}: {self.func_ref} must be an async function")
-        return func
-
-
-def desk_job_specs(
-    alerts: AlertsConfig,
-    *,
-    monitor_ref: str = MARGIN_MONITOR_REF,
-    summary_ref: str = INTEREST_SUMMARY_REF,
-) -> list[JobSpec]:
-    """The two desk jobs, from the `[alerts]` policy."""
-    grace = alerts.misfire_grace_seconds
-    at = alerts.interest_summary_time
-    return [
-        JobSpec.interval(
-            MARGIN_MONITOR_JOB, monitor_ref, seconds=alerts.monitor_interval_seconds, misfire_grace_seconds=grace
-        ),
-        JobSpec.cron(
-            INTEREST_SUMMARY_JOB,
-            summary_ref,
-            hour=at.hour,
-            minute=at.minute,
-            second=at.second,
-            misfire_grace_seconds=grace,
-        ),
-    ]
 
 
 # --- the job table --------------------------------------------------------------------------------
