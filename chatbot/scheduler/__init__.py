@@ -36,23 +36,26 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from apscheduler.events import JobEvent
-from apscheduler.executors.asyncio import AsyncIOExecutor
-from apscheduler.jobstores.base import BaseJobStore
-from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.schedulers.base import STATE_RUNNING, STATE_STOPPED
-from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import Engine
 
-from chatbot.store.lease import DEFAULT_LEASE_NAME, LeaderLease, SchedulerLease
+from chatbot.store.lease import DEFAULT_LEASE_NAME, LeaderLease
 
 if TYPE_CHECKING:
     from chatbot.config import AlertsConfig
 
 from . import job_context
 from .job_context import NotLeaderError, clear_context, context, ensure_leader, is_leader, set_context
+from .jobstore import (
+    JOBS_TABLE,
+    DrainableAsyncIOExecutor,
+    apscheduler_jobs_table,
+    build_scheduler,
+    create_scheduler_tables,
+    missing_tables,
+    register_jobs,
+)
 from .specs import (
     DESK_JOBS,
     INTEREST_SUMMARY,
@@ -98,121 +101,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-JOBS_TABLE = "apscheduler_jobs"
 
-
-
-# --- the job table --------------------------------------------------------------------------------
-def apscheduler_jobs_table(metadata: sa.MetaData, tablename: str = JOBS_TABLE) -> sa.Table:
-    """Add (once) the exact table `SQLAlchemyJobStore` uses to `metadata`, for the migration.
-
-    Taken from the installed APScheduler rather than retyped, so it cannot drift:
-    id VARCHAR(191) PK, next_run_time FLOAT(25) indexed, job_state BLOB/BYTEA NOT NULL.
-    """
-    if tablename in metadata.tables:
-        return metadata.tables[tablename]
-    probe = sa.create_engine("sqlite://")  # never connected; the store only needs an engine object
-    try:
-        store_table = SQLAlchemyJobStore(engine=probe, tablename=tablename).jobs_t
-        return store_table.to_metadata(metadata)
-    finally:
-        probe.dispose()
-
-
-def create_scheduler_tables(engine: Engine, jobs_table: str = JOBS_TABLE) -> None:
-    """Create `scheduler_lease` and the job table if missing. Tests and throwaway databases only:
-    production gets them from the Alembic migration (concurrent CREATE TABLE races on PostgreSQL)."""
-    md = sa.MetaData()
-    SchedulerLease.__table__.to_metadata(md)  # type: ignore[attr-defined]
-    apscheduler_jobs_table(md, jobs_table)
-    md.create_all(engine)
-
-
-def _missing_tables(engine: Engine, jobs_table: str) -> list[str]:
-    names = set(sa.inspect(engine).get_table_names())
-    return [t for t in (SchedulerLease.__tablename__, jobs_table) if t not in names]
-
-
-class _ProjectJobStore(SQLAlchemyJobStore):
-    """The stock store on the project engine, minus two behaviours that hurt here: `start()` no
-    longer runs CREATE TABLE (the boot race), and `shutdown()` no longer disposes the shared engine."""
-
-    def start(self, scheduler: Any, alias: str) -> None:
-        BaseJobStore.start(self, scheduler, alias)
-
-    def shutdown(self) -> None:
-        pass
-
-
-class _DrainableAsyncIOExecutor(AsyncIOExecutor):
-    """AsyncIOExecutor whose in-flight jobs can be awaited for a bounded time before shutdown
-    (the stock `shutdown()` cancels them at once and cannot wait)."""
-
-    async def drain(self, timeout: float) -> int:
-        """Wait up to `timeout` s for running jobs; return how many are still running."""
-        pending = [f for f in getattr(self, "_pending_futures", ()) if not f.done()]
-        if pending and timeout > 0:
-            await asyncio.wait(pending, timeout=timeout)
-        return sum(not f.done() for f in pending)
-
-
-def build_scheduler(
-    engine: Engine, *, jobs_table: str = JOBS_TABLE, executor: AsyncIOExecutor | None = None
-) -> AsyncIOScheduler:
-    """A fresh, unstarted AsyncIOScheduler on the project database (UTC). Start it only while
-    holding the lease; `LeaderScheduler` does that for you."""
-    return AsyncIOScheduler(
-        timezone=UTC,
-        jobstores={"default": _ProjectJobStore(engine=engine, tablename=jobs_table)},
-        executors={"default": executor or _DrainableAsyncIOExecutor()},
-    )
-
-
-def _trigger_key(trigger: BaseTrigger) -> tuple[Any, ...]:
-    """What makes two triggers "the same schedule" (start dates computed at add time excluded)."""
-    if isinstance(trigger, IntervalTrigger):
-        return ("interval", trigger.interval_length, str(trigger.timezone), trigger.jitter)
-    if isinstance(trigger, CronTrigger):
-        fields = tuple((f.name, str(f)) for f in trigger.fields)
-        return ("cron", fields, str(trigger.timezone), trigger.jitter)
-    return ("other", repr(trigger))
-
-
-def register_jobs(scheduler: AsyncIOScheduler, specs: Sequence[JobSpec], *, prune: bool = True) -> None:
-    """(Re-)add every spec to a started (typically paused) scheduler: one row per id, explicit
-    settings, stored `next_run_time` kept when the trigger is unchanged. With `prune`, stored jobs
-    that no spec declares any more are removed (the specs are the whole truth)."""
-    ids = {s.id for s in specs}
-    if len(ids) != len(specs):
-        raise ValueError("duplicate job ids in specs")
-    for spec in specs:
-        spec.resolve()
-        trigger = spec.build_trigger()
-        extra: dict[str, Any] = {}
-        try:
-            existing = scheduler.get_job(spec.id)
-        except Exception:  # unrestorable pickle (e.g. renamed function): overwrite it
-            log.warning("job %s: stored state unreadable, replacing it", spec.id, exc_info=True)
-            existing = None
-        if existing is not None and _trigger_key(existing.trigger) == _trigger_key(trigger):
-            extra["next_run_time"] = existing.next_run_time  # None keeps a paused job paused
-        scheduler.add_job(
-            spec.func_ref,
-            trigger,
-            id=spec.id,
-            name=spec.id,
-            kwargs=dict(spec.kwargs),
-            replace_existing=True,
-            coalesce=spec.coalesce,
-            max_instances=spec.max_instances,
-            misfire_grace_time=spec.misfire_grace_seconds,
-            **extra,
-        )
-    if prune:
-        for job in scheduler.get_jobs():
-            if job.id not in ids:
-                log.info("job %s: no longer declared, removing it from the store", job.id)
-                job.remove()
 
 
 # --- the leader loop ------------------------------------------------------------------------------
@@ -251,7 +140,7 @@ class LeaderScheduler:
         self.listeners = list(listeners)
         self.on_change = on_change
         self._scheduler: AsyncIOScheduler | None = None
-        self._executor: _DrainableAsyncIOExecutor | None = None
+        self._executor: DrainableAsyncIOExecutor | None = None
         self._task: asyncio.Task[None] | None = None
         self._inflight: asyncio.Future[Any] | None = None
         self._stopping = asyncio.Event()
@@ -274,7 +163,7 @@ class LeaderScheduler:
         """Check the tables and the job callables (fail fast), then start competing in background."""
         if self._task is not None:
             raise RuntimeError("LeaderScheduler already started")
-        missing = await asyncio.to_thread(_missing_tables, self.engine, self.jobs_table)
+        missing = await asyncio.to_thread(missing_tables, self.engine, self.jobs_table)
         if missing:
             raise RuntimeError(f"missing tables {missing}: run the database migrations (chatbot db upgrade)")
         for spec in self.specs:
@@ -369,7 +258,7 @@ class LeaderScheduler:
             await self._end_term()
 
     async def _begin_term(self) -> None:
-        executor = _DrainableAsyncIOExecutor()
+        executor = DrainableAsyncIOExecutor()
         sched = build_scheduler(self.engine, jobs_table=self.jobs_table, executor=executor)
         for callback, mask in self.listeners:
             sched.add_listener(callback, mask)
