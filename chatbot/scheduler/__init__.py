@@ -32,22 +32,10 @@ Rules this package enforces, each learnt the hard way (see the offline-testing n
 
 from __future__ import annotations
 
-import logging
-import pickle
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
-
-import sqlalchemy as sa
-from sqlalchemy.engine import Engine
-
-if TYPE_CHECKING:
-    pass
-
 from .job_context import NotLeaderError, clear_context, context, ensure_leader, is_leader, set_context
 from .jobstore import JOBS_TABLE, apscheduler_jobs_table, build_scheduler, create_scheduler_tables, register_jobs
 from .leader import LeaderScheduler, Listener
+from .listing import JobInfo, list_jobs
 from .specs import (
     DESK_JOBS,
     INTEREST_SUMMARY,
@@ -90,60 +78,3 @@ __all__ = [
     "register_jobs",
     "set_context",
 ]
-
-log = logging.getLogger(__name__)
-
-
-
-
-# --- `chatbot jobs list` --------------------------------------------------------------------------
-@dataclass(frozen=True)
-class JobInfo:
-    id: str
-    func_ref: str | None
-    trigger: str | None
-    next_run_time: datetime | None  # aware UTC; None = paused or not stored yet
-    configured: bool
-    stored: bool
-    coalesce: bool | None = None
-    misfire_grace_seconds: int | None = None
-    max_instances: int | None = None
-
-
-def list_jobs(engine: Engine, specs: Sequence[JobSpec] = (), *, jobs_table: str = JOBS_TABLE) -> list[JobInfo]:
-    """Configured and stored jobs with their next run time, read straight from the job store.
-
-    Starts no scheduler and takes no lease, so it is safe next to a running bot. Job callables are
-    not imported (the stored state keeps them as "module:function" strings).
-    """
-    stored: dict[str, dict[str, Any]] = {}
-    if sa.inspect(engine).has_table(jobs_table):
-        table = apscheduler_jobs_table(sa.MetaData(), jobs_table)
-        with engine.connect() as conn:
-            for row in conn.execute(sa.select(table.c.id, table.c.job_state)):
-                try:
-                    stored[row.id] = pickle.loads(row.job_state)
-                except Exception:
-                    stored[row.id] = {}
-    configured = {s.id: s for s in specs}
-    out: list[JobInfo] = []
-    for job_id in [*configured, *(i for i in stored if i not in configured)]:
-        state = stored.get(job_id)
-        spec = configured.get(job_id)
-        nrt = state.get("next_run_time") if state else None
-        trigger = state.get("trigger") if state else None
-        out.append(
-            JobInfo(
-                id=job_id,
-                func_ref=(state or {}).get("func") or (spec.func_ref if spec else None),
-                trigger=str(trigger) if trigger is not None else (str(spec.build_trigger()) if spec else None),
-                next_run_time=nrt.astimezone(UTC) if isinstance(nrt, datetime) else None,
-                configured=spec is not None,
-                stored=state is not None,
-                coalesce=(state or {}).get("coalesce"),
-                misfire_grace_seconds=(state or {}).get("misfire_grace_time"),
-                max_instances=(state or {}).get("max_instances"),
-            )
-        )
-    out.sort(key=lambda j: (j.next_run_time is None, j.next_run_time or datetime.max.replace(tzinfo=UTC), j.id))
-    return out
