@@ -5,12 +5,15 @@ Why it exists: the bot needs an exchange that answers exactly as Binance margin 
 previews, alerts and tests can rely on the numbers. All margin math goes through
 `chatbot.margin` (one source of truth); the paper modules only keep the books.
 
-The layers, each a class in its own module and each building on the ones it needs:
-  ledger.Books (state, `Journal`, lookups) → valuation → loans → transfers
-                                                        → fills → orders
-                                                        → fills → liquidation → triggers → clock
-`rules.py` holds the stateless Binance rules they share. This module only composes them and adds
-what concerns the whole state at once: seeding, adopting a changed config, `dump()`.
+The layers, one class per module, each subclassing the layer it uses (`A ← B`: B builds on A):
+  ledger.Books (state, `Journal`, lookups) ← valuation.Valuation ← loans.Loans ← transfers.Transfers
+  loans.Loans ← fills.Fills ← orders.Orders
+  fills.Fills ← liquidation.Liquidation ← triggers.Triggers ← clock.Clock
+`PaperEngine` is Clock + Orders + Transfers (the MRO keeps one copy of each layer). The only call from
+a lower layer to a higher one (re-band and liquidate after a mutation) is the `_settle_accounts` hook
+that `Books` declares and `Liquidation` fills. `rules.py` holds the stateless Binance rules they
+share. This module only composes the layers and adds what concerns the whole state at once:
+seeding, adopting a changed config, `dump()`.
 
 Rules of the house:
 - Public operations validate first and mutate after; a rejected call (`ExchangeError`) leaves
