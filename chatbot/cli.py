@@ -20,6 +20,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from chatbot import scheduler
 from chatbot.config import ConfigError, DeskConfig, Settings, config_path, load, load_desk, load_settings
 from chatbot.logs import setup_logging
 from chatbot.redact import REDACTOR
@@ -329,13 +330,10 @@ def audit_tail(n: Annotated[int, typer.Argument(help="How many rows.")] = 20) ->
 
 # ---------------------------------------------------------------------------- jobs
 
-JOB_NAMES = ("margin-monitor", "interest-summary")
-
 
 @jobs_app.command("list")
 def jobs_list() -> None:
     """The configured jobs, as stored, with their next run time."""
-    from chatbot import scheduler
     from chatbot.store import migrate
     from chatbot.store.db import make_engine
 
@@ -352,12 +350,12 @@ def jobs_list() -> None:
 
 @jobs_app.command("run")
 def jobs_run(
-    job: Annotated[str, typer.Argument(help="margin-monitor or interest-summary")],
+    job: Annotated[str, typer.Argument(help=" or ".join(scheduler.DESK_JOBS))],
     once: Annotated[bool, typer.Option("--once", help="Run once now and exit.")] = False,
 ) -> None:
     """Run a job once against the configured database and exchange; print what it delivered."""
-    if job not in JOB_NAMES:
-        _fail(f"unknown job {job!r}; choose one of: {', '.join(JOB_NAMES)}")
+    if job not in scheduler.DESK_JOBS:
+        _fail(f"unknown job {job!r}; choose one of: {', '.join(scheduler.DESK_JOBS)}")
     if not once:
         _fail("only --once is supported here; `chatbot run` schedules the jobs")
     settings, desk = _load()
@@ -369,7 +367,7 @@ def jobs_run(
 
         d = await open_desk(settings, desk)
         try:
-            if job == "margin-monitor":
+            if scheduler.DESK_JOBS[job] is scheduler.MARGIN_MONITOR:
                 notices = await d.core.monitor.check_all()
                 open_incidents.extend(d.core.monitor.open_summary())
             else:

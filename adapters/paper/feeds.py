@@ -15,13 +15,14 @@ import random
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Protocol
 
 from chatbot.exchange import SymbolInfo
 
 from .model import dt_to_ms
+from .rules import to_tick
 
 MIN_FACTOR = Decimal("0.5")
 MAX_FACTOR = Decimal("1.5")
@@ -58,11 +59,7 @@ class RandomWalk:
             z = random.Random(f"{self.seed}:{step}:{sym}").gauss(0.0, 1.0)
             factor = Decimal(1) + self.volatility * Decimal(repr(round(z, 12)))
             factor = min(MAX_FACTOR, max(MIN_FACTOR, factor))
-            tick = symbols[sym].tick_size
-            new = prices[sym] * factor
-            if tick > 0:
-                new = max(tick, new.quantize(tick, rounding=ROUND_HALF_UP))
-            out[sym] = new
+            out[sym] = to_tick(prices[sym] * factor, symbols[sym].tick_size)
         return out
 
 

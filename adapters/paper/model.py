@@ -1,8 +1,9 @@
 """Mutable in-memory state of the paper exchange, and the conversions to the port's value types.
 
-The engine (`engine.py`) owns instances of these classes and mutates them; the store (`store.py`)
-writes them to the `paper_*` tables and reads them back. Keeping them in one small module lets
-both sides agree on the shape without the store importing engine logic. Times are integer
+The books (`ledger.Books` and the layers composed into `engine.PaperEngine`) own instances of these
+classes and mutate them; the store (`store.py`) writes them to the `paper_*` tables and reads them
+back. Keeping them in one small module lets both sides agree on the shape without the store
+importing accounting logic. Times are integer
 milliseconds of the paper clock (UTC); money is `Decimal`.
 """
 
@@ -32,9 +33,8 @@ from chatbot.exchange import (
     TransferRecord,
 )
 from chatbot.margin import Band, Thresholds
+from chatbot.money import D0, D1
 
-D0 = Decimal(0)
-D1 = Decimal(1)
 HOUR_MS = 3_600_000
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 VALUATION_ASSET = "USDT"  # [choice] every value (ML, totals) is in USDT, as Binance's *InUSDT fields
