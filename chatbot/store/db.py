@@ -7,9 +7,9 @@ synchronous: every core operation is a few small statements.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event, exc
@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+T = TypeVar("T")
 
 
 def normalize_url(url: str) -> str:
@@ -74,6 +75,17 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
         except BaseException:
             conn.rollback()
             raise
+
+
+def on_conflict_retry(action: Callable[[], T], attempts: int = 5) -> T:
+    """Run a read-then-write `action` again when another process wrote the same row first (two
+    processes starting together both seeding members or a tag): the second run sees their row."""
+    for _ in range(attempts - 1):
+        try:
+            return action()
+        except exc.IntegrityError:
+            continue
+    return action()
 
 
 def database_unavailable(error: BaseException) -> bool:

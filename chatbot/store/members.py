@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 
 from chatbot.config import MemberConfig
 from chatbot.replies import Actor
-from chatbot.store.db import session_scope
+from chatbot.store.db import on_conflict_retry, session_scope
 from chatbot.store.tables import Member
 
 log = logging.getLogger(__name__)
@@ -70,6 +70,9 @@ class MemberStore:
         A member granted from chat whose name or platform id the TOML now uses is revoked (never a
         failed start-up). Returns one line per such conflict, for the start-up log.
         """
+        return on_conflict_retry(lambda: self._sync(members))
+
+    def _sync(self, members: list[MemberConfig]) -> list[str]:
         conflicts: list[str] = []
         now = datetime.now(UTC)
         wanted = {member_name(c.name): c for c in members}

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from chatbot.config import ConfigError
-from chatbot.store.db import session_scope
+from chatbot.store.db import on_conflict_retry, session_scope
 from chatbot.store.tables import DeskState, utcnow
 
 MODE_KEY = "exchange"
@@ -30,6 +30,10 @@ def _untagged_mode(engine: Engine) -> str | None:
 
 def claim_database(engine: Engine, exchange: str) -> None:
     """Tag an unused database with `exchange`; refuse one tagged (or used) for another exchange."""
+    on_conflict_retry(lambda: _claim(engine, exchange))
+
+
+def _claim(engine: Engine, exchange: str) -> None:
     with session_scope(engine) as s:
         row = s.get(DeskState, MODE_KEY)
         tagged = json.loads(row.value_json) if row else _untagged_mode(engine)
