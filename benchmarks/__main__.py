@@ -5,7 +5,7 @@ from __future__ import annotations
 import runpy
 import sys
 
-BENCHMARKS = ("core_bench", "alerts_bench", "paper_bench", "telegram_bench", "discord_bench")
+BENCHMARKS = ("core_bench", "alerts_bench", "paper_bench", "telegram_bench", "discord_bench", "binance_bench")
 
 for name in BENCHMARKS:
     print(f"\n== benchmarks.{name}", flush=True)

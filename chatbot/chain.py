@@ -15,6 +15,7 @@ logged with a redacted traceback, and never reaches the chat as a traceback.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections import defaultdict, deque
 from dataclasses import replace
@@ -25,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 
 from chatbot.commands.parser import ParseError, parse, parse_named
 from chatbot.commands.registry import HANDLERS, CommandSpec, lookup, read_token
+from chatbot.exchange import ExchangeError, ExchangeUnavailable, RateLimited
 from chatbot.redact import REDACTOR
 from chatbot.replies import Reply, Request, Severity, error
 from chatbot.services import Call, Services
@@ -67,6 +69,13 @@ class Chain:
         request = replace(request, text=REDACTOR(request.text))  # a secret typed in chat goes no further
         try:
             return await self._run(request)
+        except RateLimited as exc:  # a read the exchange would not serve now; nothing was sent
+            return error(f"The exchange is limiting the desk's requests; try again in {math.ceil(exc.retry_after)} s.",
+                         "Nothing was changed.")
+        except ExchangeError as exc:
+            return error(f"The exchange refused: {exc.msg}", "Nothing was changed.")
+        except ExchangeUnavailable:
+            return error("The exchange did not answer; nothing was changed.", "Try again in a moment.")
         except Exception as exc:
             if database_unavailable(exc):
                 log.error("database unavailable while handling %s: %s", request.actor, type(exc).__name__)

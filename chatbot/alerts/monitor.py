@@ -38,6 +38,8 @@ SEVERITY = {AlertBand.WARN: Severity.WARNING, AlertBand.MARGIN_CALL: Severity.ER
 LABEL = {AlertBand.WARN: "LOW MARGIN", AlertBand.MARGIN_CALL: "MARGIN CALL",
          AlertBand.PRE_LIQUIDATION: "PRE-LIQUIDATION", AlertBand.FORCE_LIQUIDATION: "LIQUIDATION"}
 EVENT_KINDS = {"price", "fill", "band", "liquidation", "liability", "clock"}
+ALARMS = {"ban": "the exchange banned this IP; no request is sent until the ban ends",
+          "clock": "this machine's clock is off the exchange's; orders, loans and transfers pause"}
 
 
 def rules_of(cfg: AlertsConfig) -> Rules:
@@ -170,7 +172,11 @@ class MarginMonitor:
         return delivered
 
     async def on_event(self, event: ExchangeEvent) -> None:
-        """Exchange listener: re-check the account an event touched, right away."""
+        """Exchange listener: re-check the account an event touched, right away; an exchange alarm (a ban,
+        a wrong clock) goes to the admins and the system channels."""
+        if event.kind == "alarm":
+            await self._alarm(event)
+            return
         if event.kind not in EVENT_KINDS:
             return
         try:
@@ -180,6 +186,14 @@ class MarginMonitor:
                 await self.check(event.isolated_symbol)
         except Exception:
             log.exception("margin monitor failed on a %s event", event.kind)
+
+    async def _alarm(self, event: ExchangeEvent) -> None:
+        what = str(event.data.get("what", "alarm"))
+        details = tuple(f"{k}: {v}" for k, v in sorted(event.data.items()) if k != "what")
+        reply = Reply(title=f"Exchange alarm: {ALARMS.get(what, what)}", lines=details, severity=Severity.CRITICAL)
+        admins = tuple(m.name for m in self.members.admins())
+        self.audit.append("system", "exchange.alarm", what, detail={k: str(v) for k, v in event.data.items()})
+        await self.notifier.publish(Notice("system", reply, to_members=admins))
 
     async def startup_summary(self) -> Notice | None:
         """One message at start-up listing accounts already in danger (open incidents are not re-fired)."""

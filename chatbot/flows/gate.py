@@ -19,6 +19,7 @@ from chatbot.flows import pending as states
 from chatbot.flows.desk_actions import DESK_ACTIONS, run_desk_action
 from chatbot.flows.execute import authority_lost, execute
 from chatbot.flows.pending import Pending
+from chatbot.flows.proposals import badge
 from chatbot.replies import Action, ActionStyle, Notice, Reply, Severity, error
 from chatbot.services import Call, Services
 
@@ -147,7 +148,7 @@ async def ask_admins(svc: Services, p: Pending) -> int:
         fields += views.preview_fields(preview)
     fields.append(("Fingerprint", p.fingerprint))
     reply = Reply(
-        title=f"Approve {views.describe(p)}? [{p.short_id}]", fields=tuple(fields),
+        title=f"{badge(svc)}Approve {views.describe(p)}? [{p.short_id}]", fields=tuple(fields),
         lines=(f"Why: {p.approval_reasons}.",) if p.approval_reasons else (),
         severity=Severity.WARNING, ref=p.short_id,
         actions=(Action("Approve", button_token("approve", p.nonce), f"/approve {p.short_id}", ActionStyle.PRIMARY),

@@ -84,6 +84,12 @@ async def propose(svc: Services, call: Call) -> Reply:
                       chat=call.request.chat_id)
 
 
+def badge(svc: Services) -> str:
+    """How a prompt says which money it moves: real money once, on a live desk."""
+    name = svc.exchange.name
+    return "" if name == "paper" else f"LIVE {name.upper()} · "
+
+
 def prompt_for(svc: Services, spec: CommandSpec, member: DeskMember, params: dict[str, Any], plan: Plan, *,
                platform: str, chat: str | None, note: str | None = None) -> Reply:
     """Store the pending action for `plan` and return its Confirm/Cancel prompt."""
@@ -94,18 +100,19 @@ def prompt_for(svc: Services, spec: CommandSpec, member: DeskMember, params: dic
     now = svc.clock()
     duplicate = svc.pending.find_duplicate(member.id, params_hash(spec.name, params), now - DUPLICATE_WINDOW)
     if duplicate is not None and note is None:
-        return prompt_reply(duplicate, plan, list(verdict.reasons), policy.confirm_ttl_seconds, repeated=True)
+        return prompt_reply(duplicate, plan, list(verdict.reasons), policy.confirm_ttl_seconds, repeated=True,
+                            badge=badge(svc))
     p = svc.pending.create(
         requester=member.name, requester_id=member.id, command=spec.name, params=params,
         preview=preview_of(spec.name, params, plan), needs_approval=bool(verdict.reasons),
         reasons=list(verdict.reasons), now=now, ttl=timedelta(seconds=policy.confirm_ttl_seconds),
         origin_platform=platform, origin_chat=chat,
     )
-    return prompt_reply(p, plan, list(verdict.reasons), policy.confirm_ttl_seconds, note=note)
+    return prompt_reply(p, plan, list(verdict.reasons), policy.confirm_ttl_seconds, note=note, badge=badge(svc))
 
 
 def prompt_reply(p: Pending, plan: Plan, reasons: list[str], ttl_seconds: int, *, repeated: bool = False,
-                 note: str | None = None) -> Reply:
+                 note: str | None = None, badge: str = "") -> Reply:
     lines = [f"Needs admin approval: {'; '.join(reasons)}."] if reasons else []
     lines.append(f"Confirm within {ttl_seconds} s. Fingerprint {p.fingerprint}.")
     if repeated:
@@ -113,7 +120,7 @@ def prompt_reply(p: Pending, plan: Plan, reasons: list[str], ttl_seconds: int, *
     if note:
         lines.insert(0, note)
     return Reply(
-        title=f"Confirm {views.describe(p)}? [{p.short_id}]",
+        title=f"{badge}Confirm {views.describe(p)}? [{p.short_id}]",
         fields=(*views.plan_fields(plan), ("Exchange calls", "; ".join(p.steps))), lines=tuple(lines),
         severity=Severity.WARNING, ref=p.short_id,
         actions=(Action("Confirm", button_token("confirm", p.nonce), f"/confirm {p.short_id}", ActionStyle.PRIMARY),

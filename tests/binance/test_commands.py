@@ -57,7 +57,7 @@ async def test_status_isolated_uses_the_pairs_own_bars(db_url: str) -> None:
 
 async def test_borrow_with_confirmation(desk: LiveDesk) -> None:
     prompt = await desk.say("carol", "/borrow USDT 1000")
-    assert prompt.title.startswith("Confirm borrow 1000 USDT (cross)?"), prompt.text()
+    assert prompt.title.startswith("LIVE BINANCE · Confirm borrow 1000 USDT (cross)?"), prompt.text()
     assert desk.fake.count("POST", LOANS) == 0
     done = await desk.say("carol", f"/confirm {short_id(prompt)}")
     assert done.title.startswith("Done"), done.text()

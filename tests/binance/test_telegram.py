@@ -20,7 +20,7 @@ async def test_status_and_a_confirmed_borrow_over_telegram(desk: LiveDesk) -> No
             assert status.result["text"].startswith("✅ Status — cross margin"), status.result["text"]
             assert "20,000.00 USDT" in status.result["text"]
             (prompt,) = await say(telegram, CAROL, "/borrow USDT 100")
-            assert prompt.result["text"].startswith("⚠️ Confirm borrow 100 USDT (cross)?")
+            assert prompt.result["text"].startswith("⚠️ LIVE BINANCE · Confirm borrow 100 USDT (cross)?")
             assert desk.fake.count("POST", "/sapi/v1/margin/borrow-repay") == 0
             confirm, _ = tokens(prompt)
             await press(telegram, CAROL, message_of(telegram, prompt), confirm)
