@@ -10,9 +10,11 @@ intent and the send is settled at the next start.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -219,3 +221,35 @@ async def test_connection_refused_is_not_reached(fake: FakeBinance, db_url: str)
     finally:
         await desk.close()
 
+
+
+class _Inbox:
+    platform = "console"
+
+    def __init__(self) -> None:
+        self.dms: list[tuple[str, str]] = []
+
+    async def send_to_member(self, member: Any, notice: Any) -> bool:
+        self.dms.append((member.name, notice.reply.title))
+        return True
+
+    async def send_to_channel(self, channel_id: str, notice: Any, *, silent: bool, topic_id: int | None) -> None:
+        return None
+
+
+async def test_a_ban_is_a_clear_answer_and_reaches_the_admins(fake: FakeBinance, db_url: str) -> None:
+    desk = await open_live_desk(fake, db_url)
+    try:
+        inbox = _Inbox()
+        desk.core.notifier.register(inbox)
+        fake.fail("GET", ACCOUNT, "418", retry_after=600)
+        reply = await desk.say("dave", "/status")
+        assert "limiting the desk's requests" in reply.title, reply.text()  # never "something went wrong"
+        for _ in range(100):
+            if inbox.dms:
+                break
+            await asyncio.sleep(0.01)
+        assert sorted(name for name, title in inbox.dms if "banned this IP" in title) == ["alice", "bob"]
+        assert [e.outcome for e in desk.core.audit.find("exchange.alarm")] == ["ban"]
+    finally:
+        await desk.close()
