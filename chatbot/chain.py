@@ -132,8 +132,8 @@ class Chain:
             parsed = parse(request.text, self.svc.market)
         if isinstance(parsed, ParseError):
             head = request.text.strip().split(maxsplit=1)[0] if request.text.strip() else ""
-            spec = lookup(head[1:].split("@", 1)[0]) if head.startswith("/") and head.isascii() else None
-            return spec, {}, parsed
+            named = lookup(head[1:].split("@", 1)[0]) if head.startswith("/") and head.isascii() else None
+            return named, {}, parsed
         return parsed.spec, dict(parsed.args), None
 
     def _gatekeep(self, spec: CommandSpec, member: DeskMember, request: Request) -> Reply | None:

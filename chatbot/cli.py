@@ -11,10 +11,10 @@ import importlib
 import logging
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 import typer
 from rich.console import Console
@@ -57,10 +57,10 @@ def _load() -> tuple[Settings, DeskConfig]:
     return settings, desk
 
 
-def _run(coro_factory: Callable[[], Awaitable[T]]) -> T:
+def _run(coro_factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
     with _database_guard():
         try:
-            return asyncio.run(coro_factory())  # type: ignore[arg-type]
+            return asyncio.run(coro_factory())
         except ConfigError as exc:
             _fail(f"config error: {exc}")
             raise  # unreachable
@@ -137,14 +137,14 @@ def enabled_adapters(settings: Settings) -> list[ChatAdapter]:
     return enabled
 
 
-def _entry(adapter: ChatAdapter) -> Callable[..., Awaitable[None]]:
+def _entry(adapter: ChatAdapter) -> Callable[..., Coroutine[Any, Any, None]]:
     module_name, _, func = adapter.entry.partition(":")
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError:
         raise ConfigError(f"{adapter.token_setting.upper()} is set, but the {adapter.platform} adapter is not "
                           "in this build") from None
-    return getattr(module, func)  # type: ignore[no-any-return]
+    return cast(Callable[..., Coroutine[Any, Any, None]], getattr(module, func))
 
 
 async def _serve(d: Desk, settings: Settings, stop: asyncio.Event) -> int:
@@ -166,7 +166,7 @@ async def _serve(d: Desk, settings: Settings, stop: asyncio.Event) -> int:
     return _adapter_failures(results)
 
 
-def _adapter_failures(results: list[object]) -> int:
+def _adapter_failures(results: Sequence[object]) -> int:
     failures = [r for r in results if isinstance(r, BaseException)]
     if failures:
         logging.getLogger("chatbot").error("chat adapter stopped: %s", failures[0])

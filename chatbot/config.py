@@ -275,7 +275,8 @@ def database_password(url: str) -> str | None:
     from sqlalchemy.exc import ArgumentError
 
     try:
-        return make_url(url).password  # type: ignore[return-value]
+        password = make_url(url).password
+        return None if password is None else str(password)
     except (ArgumentError, ValueError):
         return None
 

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
 
 from chatbot.exchange import (
     Exchange,
@@ -40,7 +41,7 @@ from chatbot.exchange import (
 )
 from chatbot.plans import OrderStep
 from chatbot.store.audit import AuditLog
-from chatbot.store.db import database_unavailable, session_scope
+from chatbot.store.db import database_unavailable, rows_changed, session_scope
 from chatbot.store.processes import ProcessRegistry
 from chatbot.store.tables import Intent
 
@@ -109,14 +110,15 @@ class Executor:
         if state not in OPEN:
             values["flight_key"] = None
         with session_scope(self.engine) as s:
-            result = s.execute(update(Intent).where(Intent.id == intent_id, Intent.state.in_(from_states))  # type: ignore[attr-defined]
+            result = s.execute(update(Intent).where(col(Intent.id) == intent_id, col(Intent.state).in_(from_states))
                                .values(**values))
-            return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+            return rows_changed(result) == 1
 
     def unsettled(self) -> int:
         """Intents whose outcome is unknown, or whose sender died before knowing it: trading waits for them."""
         with session_scope(self.engine) as s:
-            rows = s.execute(select(Intent.id, Intent.state, Intent.owner).where(Intent.state.in_(OPEN))).all()  # type: ignore[attr-defined, call-overload]
+            rows = s.execute(select(col(Intent.id), col(Intent.state), col(Intent.owner))
+                             .where(col(Intent.state).in_(OPEN))).all()
         if not rows:
             return 0
         dead = self.processes.dead({owner for _, _, owner in rows})
@@ -272,19 +274,20 @@ class Executor:
     def orphans(self) -> list[int]:
         """Open intents nobody is sending any more: their owner died, or it is us and we are not sending."""
         with session_scope(self.engine) as s:
-            rows = s.execute(select(Intent.id, Intent.owner).where(Intent.state.in_(OPEN))).all()  # type: ignore[attr-defined, call-overload]
+            rows = s.execute(select(col(Intent.id), col(Intent.owner)).where(col(Intent.state).in_(OPEN))).all()
         dead = self.processes.dead({owner for _, owner in rows})
         return [i for i, owner in rows if owner in dead
                 or (owner == self.processes.instance_id and i not in self.in_flight)]
 
     def states_of(self, pending_id: int) -> list[str]:
         with session_scope(self.engine) as s:
-            return [state for (state,) in s.execute(select(Intent.state).where(Intent.pending_id == pending_id)
-                                                    .order_by(Intent.id))]  # type: ignore[arg-type]
+            stmt = select(col(Intent.state)).where(col(Intent.pending_id) == pending_id).order_by(col(Intent.id))
+            return [state for (state,) in s.execute(stmt)]
 
     def count(self, state: str) -> int:
         with session_scope(self.engine) as s:
-            return int(s.execute(select(func.count()).select_from(Intent).where(Intent.state == state)).scalar_one())
+            stmt = select(func.count()).select_from(Intent).where(col(Intent.state) == state)
+            return int(s.execute(stmt).scalar_one())
 
 
 def _loan_order(record: LoanRecord) -> tuple[datetime, int]:

@@ -19,6 +19,7 @@ from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from sqlmodel import col
 
 from chatbot.config import ChannelConfig
 from chatbot.outbox import Outbox
@@ -72,8 +73,8 @@ class SubscriptionStore:
     def set(self, platform: str, channel_id: str, kind: str, mode: str, topic_id: int | None = None) -> None:
         with session_scope(self.engine) as s:
             row = s.execute(select(ChannelSubscription).where(
-                ChannelSubscription.platform == platform, ChannelSubscription.channel_id == channel_id,
-                ChannelSubscription.kind == kind)).scalars().first()
+                col(ChannelSubscription.platform) == platform, col(ChannelSubscription.channel_id) == channel_id,
+                col(ChannelSubscription.kind) == kind)).scalars().first()
             if row is None:
                 row = ChannelSubscription(platform=platform, channel_id=channel_id, kind=kind, mode=mode)
             row.mode, row.topic_id = mode, topic_id
@@ -125,11 +126,11 @@ class Notifier:
                 queued.append((what, self.outboxes[platform].submit(notice.kind, send, what)))
         if notice.to_channels:
             for sub in self.subscriptions.all():
-                transport = self.transports.get(sub.platform)
-                if sub.kind != notice.kind or sub.mode == "off" or transport is None:
+                channel_transport = self.transports.get(sub.platform)
+                if sub.kind != notice.kind or sub.mode == "off" or channel_transport is None:
                     continue
                 what = f"a {notice.kind} notice to {sub.platform}:{sub.channel_id}"
-                send = functools.partial(_to_channel, transport, sub, notice)
+                send = functools.partial(_to_channel, channel_transport, sub, notice)
                 queued.append((what, self.outboxes[sub.platform].submit(notice.kind, send, what)))
         results = await asyncio.gather(*(future for _, future in queued), return_exceptions=True)
         delivered = 0

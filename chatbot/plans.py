@@ -144,7 +144,8 @@ def price_at_level(book: dict[str, Balances], prices: dict[str, Decimal], asset:
 
 
 def _finish(command: str, snapshot: AccountSnapshot, book: dict[str, Balances], rates: dict[str, Decimal],
-            quote: str, notional: Decimal, **kw: object) -> Plan:
+            quote: str, notional: Decimal, *, order: OrderStep | None = None, borrow: tuple[str, Decimal] | None = None,
+            repay: tuple[str, Decimal] | None = None, new_borrow: dict[str, Decimal] | None = None) -> Plan:
     prices = snapshot.prices
     assets, liab = _value(book, prices)
     ml_after = margin.margin_level(assets, liab)
@@ -158,7 +159,7 @@ def _finish(command: str, snapshot: AccountSnapshot, book: dict[str, Balances], 
         liquidation_price_after=liq, main_asset=main,
         borrowed_after={a: b.borrowed for a, b in book.items() if b.borrowed > 0},
         interest_hour=hour, interest_day=hour * 24, leverage_after=margin.leverage(assets, liab),
-        **kw,  # type: ignore[arg-type]
+        new_borrow=new_borrow or {}, order=order, borrow=borrow, repay=repay,
     )
 
 

@@ -104,7 +104,8 @@ async def open_exchange(engine: Engine, desk: DeskConfig, settings: Settings) ->
     except ModuleNotFoundError:
         raise ConfigError(f"CHATBOT_EXCHANGE={settings.chatbot_exchange}: that exchange adapter is not "
                           "installed in this build") from None
-    return await module.open_exchange(engine, desk, settings)  # type: ignore[no-any-return]
+    opened: Exchange = await module.open_exchange(engine, desk, settings)
+    return opened
 
 
 def audit_key(settings: Settings) -> bytes:

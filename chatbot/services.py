@@ -28,7 +28,7 @@ from chatbot.flows.pending import PendingStore
 from chatbot.notify import Notifier, SubscriptionStore
 from chatbot.replies import Request
 from chatbot.store.audit import AuditLog
-from chatbot.store.db import session_scope
+from chatbot.store.db import on_conflict_retry, session_scope
 from chatbot.store.members import DeskMember, MemberStore
 from chatbot.store.processes import ProcessRegistry
 from chatbot.store.tables import DeskState
@@ -66,6 +66,9 @@ class Services:
             return dict(json.loads(row.value_json)) if row else {}
 
     def _set_state(self, key: str, value: dict[str, Any]) -> None:
+        on_conflict_retry(lambda: self._write_state(key, value))  # two admins at once: both land, last wins
+
+    def _write_state(self, key: str, value: dict[str, Any]) -> None:
         now = self.clock()
         with session_scope(self.engine) as s:
             row = s.get(DeskState, key) or DeskState(key=key, value_json="{}")

@@ -18,6 +18,7 @@ import inspect
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from decimal import Decimal
 from urllib.parse import urlsplit
 
@@ -93,11 +94,15 @@ class RiskStream:
 
     async def _key_call(self, method: str, **data: str) -> dict[str, object]:
         async def call() -> dict[str, object]:
-            return await self.t.client._request_margin_api(  # type: ignore[no-any-return]
+            # python-binance has no public method for the margin listen key (its stream helpers are
+            # for spot); its own signed-request path is the one that reaches it.
+            answer: dict[str, object] = await self.t.client._request_margin_api(
                 method, "margin/listen-key", signed=False, data=dict(data))
+            return answer
 
-        return await self.t.read(call, what=f"{method.upper()} /sapi/v1/margin/listen-key",  # type: ignore[no-any-return]
-                                 background=True)
+        result: dict[str, object] = await self.t.read(call, what=f"{method.upper()} /sapi/v1/margin/listen-key",
+                                                      background=True)
+        return result
 
     async def _keepalive(self, key: str) -> None:
         while True:
@@ -166,7 +171,7 @@ class BandPoller:
         self.bands: dict[str | None, Band] = {}
         self.polls = 0
 
-    async def poll_once(self, now: Callable[[], object]) -> list[ExchangeEvent]:
+    async def poll_once(self, now: Callable[[], datetime]) -> list[ExchangeEvent]:
         observed = await self.read_bands()
         self.polls += 1
         events = []
@@ -174,13 +179,13 @@ class BandPoller:
             old = self.bands.get(account)
             self.bands[account] = band
             if old is not None and old != band:
-                events.append(ExchangeEvent("band", now(), account,  # type: ignore[arg-type]
+                events.append(ExchangeEvent("band", now(), account,
                                             {"level": level, "old": old, "new": band, "source": "poll"}))
         for event in events:
             await self.listeners.emit(event)
         return events
 
-    async def run(self, now: Callable[[], object]) -> None:
+    async def run(self, now: Callable[[], datetime]) -> None:
         while True:
             await asyncio.sleep(self.period * self.gate.slowdown())
             try:

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from chatbot.exchange import RateLimited
-from chatbot.store.db import session_scope
+from chatbot.store.db import on_conflict_retry, session_scope
 from chatbot.store.tables import DeskState
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,9 @@ class BanStore:
     def save(self, ban: Ban) -> None:
         value = json.dumps({"until": ban.until, "status": ban.status,
                             "until_utc": datetime.fromtimestamp(ban.until, UTC).isoformat()})
+        on_conflict_retry(lambda: self._save(value))  # two requests banned at once both record it
+
+    def _save(self, value: str) -> None:
         with session_scope(self.engine) as s:
             row = s.get(DeskState, BAN_KEY) or DeskState(key=BAN_KEY, value_json=value)
             row.value_json, row.updated_at = value, datetime.now(UTC)

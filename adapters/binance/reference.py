@@ -103,9 +103,10 @@ class Reference:
         return self._per_symbol[key]
 
     async def isolated_tiers(self, symbol: str) -> list[dict[str, Any]]:
-        return await self._cached("tier", symbol, HOUR, lambda: self.t.read(
+        tiers: list[dict[str, Any]] = await self._cached("tier", symbol, HOUR, lambda: self.t.read(
             self._client.get_isolated_margin_tier_data, what="GET /sapi/v1/margin/isolatedMarginTier",
-            symbol=symbol)).get()  # type: ignore[no-any-return]
+            symbol=symbol)).get()
+        return tiers
 
     async def isolated_rates(self, symbol: str) -> dict[str, tuple[Decimal, Decimal]]:
         """coin -> (daily rate, borrow limit) for an isolated pair."""
@@ -119,7 +120,8 @@ class Reference:
                     out[d["coin"]] = (wire.opt_dec(d, "dailyInterest"), wire.opt_dec(d, "borrowLimit"))
             return out
 
-        return await self._cached("irate", symbol, 600, load).get()  # type: ignore[no-any-return]
+        rates: dict[str, tuple[Decimal, Decimal]] = await self._cached("irate", symbol, 600, load).get()
+        return rates
 
     async def taker_fee(self, symbol: str) -> Decimal:
         async def load() -> Decimal:
@@ -129,7 +131,8 @@ class Reference:
                     return wire.dec(row["takerCommission"], "takerCommission")
             raise wire.WireError(f"no trade fee for {symbol}")
 
-        return await self._cached("fee", symbol, HOUR, load).get()  # type: ignore[no-any-return]
+        fee: Decimal = await self._cached("fee", symbol, HOUR, load).get()
+        return fee
 
     # ------------------------------------------------------------------ derived lookups
 

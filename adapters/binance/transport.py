@@ -44,7 +44,7 @@ class Timeouts:
     retry_cap: float = 4.0
 
     def backoff(self, attempt: int) -> float:
-        return min(self.retry_cap, self.retry_delay * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
+        return float(min(self.retry_cap, self.retry_delay * 2 ** (attempt - 1)) * (0.5 + random.random() / 2))
 
 
 def make_client(key: str, secret: str, base_url: str, gate: RateGate, timeouts: Timeouts) -> AsyncClient:

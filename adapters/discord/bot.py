@@ -158,12 +158,12 @@ class DiscordBot:
     def _point_at_endpoints(self) -> None:
         if self._saved_endpoints is None:
             self._saved_endpoints = (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY)
-        Route.BASE = self.api_base_url  # type: ignore[misc]
+        Route.BASE = self.api_base_url
         DiscordWebSocket.DEFAULT_GATEWAY = self.gateway_url
 
     def _restore_endpoints(self) -> None:
         if self._saved_endpoints is not None:
-            Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = self._saved_endpoints  # type: ignore[misc]
+            Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = self._saved_endpoints
             self._saved_endpoints = None
 
     # ------------------------------------------------------------------ slash commands
@@ -204,10 +204,10 @@ class DiscordBot:
             content=first.content, embeds=list(first.embeds), allowed_mentions=rendered.allowed_mentions,
             **view_kwargs(rendered.actions if last == 0 else ()))
         for i, part in enumerate(rendered.parts[1:], 1):
-            await interaction.followup.send(
-                embeds=list(part.embeds), allowed_mentions=rendered.allowed_mentions,
-                **({"content": part.content} if part.content else {}),
-                **view_kwargs(rendered.actions if i == last else ()))
+            extra: dict[str, Any] = {**({"content": part.content} if part.content else {}),
+                                     **view_kwargs(rendered.actions if i == last else ())}
+            await interaction.followup.send(embeds=list(part.embeds), allowed_mentions=rendered.allowed_mentions,
+                                            **extra)
 
     async def _complete_symbol(self, interaction: discord.Interaction[Any], current: str) -> list[
             app_commands.Choice[str]]:
@@ -221,7 +221,7 @@ class DiscordBot:
         stale = isinstance(error, app_commands.CommandNotFound | app_commands.CommandSignatureMismatch)
         if stale and interaction.type is discord.InteractionType.application_command:
             # Registered by another build of the bot: the core answers it like typed text.
-            await self.serve(interaction, raw_line(interaction.data))  # type: ignore[arg-type]
+            await self.serve(interaction, raw_line(interaction.data))
             return
         log.error("Discord interaction %s failed", interaction.id, exc_info=error)
 

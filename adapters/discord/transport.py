@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 CANNOT_DM = 50007  # "Cannot send messages to this user": DMs closed, or no shared server
 REMEMBERED = 10_000  # keyed messages remembered for edits (the oldest are forgotten first)
-Destination = discord.abc.Messageable
+Destination = discord.DMChannel | discord.PartialMessageable  # a member's DMs, or a channel / thread by id
 
 
 class DiscordTransport:
@@ -100,7 +100,7 @@ class DiscordTransport:
         rendered = render_single(notice.reply, mentions=mentions)
         message_id = self.sent.get(key)
         if message_id is not None:
-            message = channel.get_partial_message(message_id)  # type: ignore[attr-defined]
+            message = channel.get_partial_message(message_id)
             try:
                 await message.edit(**edit_kwargs(rendered))
             except discord.NotFound:
@@ -127,4 +127,4 @@ def edit_kwargs(rendered: Rendered) -> dict[str, Any]:
 
 
 def _channel_id(channel: Destination) -> int:
-    return channel.id  # type: ignore[attr-defined, no-any-return]
+    return channel.id

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import inspect
 import logging
 from collections.abc import Callable
@@ -166,9 +167,12 @@ class PaperExchange:
             if not self._is_leader():
                 continue
             try:
-                await self._run(lambda ms=elapsed: self.engine.advance_ms(ms))  # type: ignore[misc]
+                await self._run(functools.partial(self._advance, elapsed))
             except Exception:
                 log.exception("paper: realtime clock tick failed")
+
+    def _advance(self, ms: int) -> None:
+        self.engine.advance_ms(ms)  # the engine of the moment: `_run` may have reloaded it
 
     async def _walk_loop(self) -> None:
         while True:

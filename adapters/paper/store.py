@@ -14,10 +14,14 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
+from sqlmodel import SQLModel
 
 from chatbot.exchange import CROSS, SPOT, Fill, LoanStatus, LoanType, OrderStatus, OrderType, Side, SideEffect
 from chatbot.margin import Band
+from chatbot.store.db import table_of
 
 from .engine import Journal, PaperEngine
 from .model import (
@@ -51,8 +55,8 @@ STATE_ID = "paper"
 DOC_VERSION = 1
 
 
-def _t(model: Any) -> sa.Table:
-    return model.__table__  # type: ignore[no-any-return]
+def _t(model: type[SQLModel]) -> sa.Table:
+    return table_of(model)
 
 
 T_STATE, T_ACCOUNTS, T_BALANCES = _t(PaperState), _t(PaperAccount), _t(PaperBalance)
@@ -66,10 +70,7 @@ def _upsert(conn: Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -
     keys = [c.name for c in table.primary_key.columns]
     dialect = conn.dialect.name
     if dialect in ("sqlite", "postgresql"):
-        if dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert
+        insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
         stmt = insert(table)
         stmt = stmt.on_conflict_do_update(
             index_elements=keys,
@@ -300,10 +301,10 @@ class PaperStore:
 
         core.orders = {}
         for row in conn.execute(sa.select(T_ORDERS).order_by(T_ORDERS.c.order_id)).mappings():
-            res = None
+            held: Reservation | None = None
             if row["res_asset"] is not None:
-                res = Reservation(row["account"], row["res_asset"], row["res_amount"], row["res_borrow_amount"],
-                                  row["res_borrow_asset"], row["res_auto_repay"], row["res_used"])
+                held = Reservation(row["account"], row["res_asset"], row["res_amount"], row["res_borrow_amount"],
+                                   row["res_borrow_asset"], row["res_auto_repay"], row["res_used"])
             core.orders[row["order_id"]] = OrderState(
                 order_id=row["order_id"], client_order_id=row["client_order_id"], symbol=row["symbol"],
                 account=row["account"], isolated=row["isolated"], side=Side(row["side"]),
@@ -314,7 +315,7 @@ class PaperStore:
                 cummulative_quote_qty=row["cummulative_quote_qty"], quote_order_qty=row["quote_order_qty"],
                 working=row["working"], order_list_id=row["order_list_id"],
                 margin_buy_borrow_amount=row["margin_buy_borrow_amount"],
-                margin_buy_borrow_asset=row["margin_buy_borrow_asset"], reservation=res,
+                margin_buy_borrow_asset=row["margin_buy_borrow_asset"], reservation=held,
                 fills=fills.get(row["order_id"], []),
             )
 

@@ -11,27 +11,29 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Field, SQLModel
 
+from chatbot.store.db import table_of
 from chatbot.store.types import Money
 
 
-def _money(nullable: bool = False) -> sa.Column:  # type: ignore[type-arg]
+def _money(nullable: bool = False) -> sa.Column[Any]:
     return sa.Column(Money(), nullable=nullable)
 
 
-def _time() -> sa.Column:  # type: ignore[type-arg]
+def _time() -> sa.Column[Any]:
     return sa.Column(sa.DateTime(timezone=True), nullable=False)
 
 
-def _id_pk() -> sa.Column:  # type: ignore[type-arg]
+def _id_pk() -> sa.Column[Any]:
     return sa.Column(sa.BigInteger, primary_key=True, autoincrement=False)
 
 
-def _big(index: bool = False) -> sa.Column:  # type: ignore[type-arg]
+def _big(index: bool = False) -> sa.Column[Any]:
     return sa.Column(sa.BigInteger, nullable=False, index=index)
 
 
@@ -223,7 +225,7 @@ PAPER_MODELS: tuple[type[SQLModel], ...] = (
 
 
 def paper_tables() -> list[sa.Table]:
-    return [m.__table__ for m in PAPER_MODELS]  # type: ignore[attr-defined]
+    return [table_of(m) for m in PAPER_MODELS]
 
 
 def create_tables(bind: Engine | Connection) -> None:

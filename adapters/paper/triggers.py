@@ -40,8 +40,8 @@ class Triggers(Liquidation):
         for sym in changed:
             self.prices[sym] = clean[sym]
         if emit:  # one event per tick, however many symbols moved (listeners re-check once)
-            single = {"symbol": changed[0], "price": clean[changed[0]]} if len(changed) == 1 else {}
-            self._emit("price", prices={s: clean[s] for s in changed}, old=old, **single)
+            single: dict[str, object] = {"symbol": changed[0], "price": clean[changed[0]]} if len(changed) == 1 else {}
+            self._emit("price", None, prices={s: clean[s] for s in changed}, old=old, **single)
         self.asset_prices = resolve_asset_prices(self.symbols, self.prices)
         if emit:
             self._run_market(changed)

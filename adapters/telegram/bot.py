@@ -26,6 +26,7 @@ import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
@@ -67,6 +68,7 @@ DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+DeskApplication = Application[Any, Any, Any, Any, Any, Any]  # PTB's defaults: bot, context, data, job queue
 COMMANDS = filters.COMMAND & (filters.UpdateType.MESSAGE | filters.UpdateType.EDITED_MESSAGE)
 
 
@@ -76,8 +78,8 @@ def file_url_for(base_url: str) -> str:
     return f"{head}/file/{tail}" if sep else base_url
 
 
-def build_application(token: str, base_url: str = DEFAULT_BASE_URL, *, rate_limiter: BaseRateLimiter | None = None,
-                      max_retries: int = 3, polling: bool = True) -> Application:  # type: ignore[type-arg]
+def build_application(token: str, base_url: str = DEFAULT_BASE_URL, *, rate_limiter: BaseRateLimiter[Any] | None = None,
+                      max_retries: int = 3, polling: bool = True) -> DeskApplication:
     """The PTB Application, pointed at `base_url` (real Telegram, a local Bot API server, or a test fake)."""
     builder = (ApplicationBuilder().token(token).base_url(base_url).base_file_url(file_url_for(base_url))
                .rate_limiter(rate_limiter or AIORateLimiter(max_retries=max_retries)))
@@ -101,7 +103,7 @@ class TelegramBot:
     """One desk's Telegram bot: `async with TelegramBot(core, token, base_url=...) as bot: ...`."""
 
     def __init__(self, core: DeskCore, token: str, *, base_url: str = DEFAULT_BASE_URL,
-                 rate_limiter: BaseRateLimiter | None = None, max_retries: int = 3, poll_timeout: float = 10,
+                 rate_limiter: BaseRateLimiter[Any] | None = None, max_retries: int = 3, poll_timeout: float = 10,
                  webhook: WebhookConfig | None = None) -> None:
         install_log_redaction([token])  # httpx logs URLs, and the token is in the URL path
         self.core = core
@@ -130,7 +132,7 @@ class TelegramBot:
             await self.sync_commands()
             if self.webhook is None:
                 assert self.app.updater is not None
-                await self.app.updater.start_polling(poll_interval=0, timeout=self.poll_timeout,
+                await self.app.updater.start_polling(poll_interval=0, timeout=timedelta(seconds=self.poll_timeout),
                                                      allowed_updates=ALLOWED_UPDATES)
             else:
                 await self._start_webhook(self.webhook)
@@ -283,6 +285,7 @@ class TelegramBot:
         await self._runner.setup()
         site = web.TCPSite(self._runner, cfg.listen, cfg.port)
         await site.start()
+        # aiohttp's TCPSite tells the bound port (we may ask for port 0) only through its private _server
         self.webhook_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         await self.app.bot.set_webhook(cfg.url, secret_token=cfg.secret_token, allowed_updates=ALLOWED_UPDATES)
 
@@ -293,10 +296,10 @@ class TelegramBot:
             return web.Response(status=403)  # before reading or parsing the body
         try:
             data = json.loads(await request.read())
+            if not isinstance(data, dict):
+                return web.Response(status=400)
             update = Update.de_json(data, self.app.bot)
         except (ValueError, TypeError, KeyError):
-            return web.Response(status=400)
-        if update is None:
             return web.Response(status=400)
         await self.app.update_queue.put(update)
         return web.Response(status=200)

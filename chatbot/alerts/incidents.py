@@ -17,6 +17,7 @@ from enum import IntEnum
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from sqlmodel import col
 
 from chatbot.alerts.tables import AlertIncident
 from chatbot.margin import Band, Thresholds, band_for
@@ -115,20 +116,20 @@ class IncidentStore:
     def open_for(self, account: str, kind: str = MARGIN) -> Incident | None:
         with session_scope(self.engine) as s:
             row = s.execute(select(AlertIncident).where(
-                AlertIncident.account == account, AlertIncident.kind == kind,
-                AlertIncident.resolved_at.is_(None))).scalars().first()  # type: ignore[union-attr]
+                col(AlertIncident.account) == account, col(AlertIncident.kind) == kind,
+                col(AlertIncident.resolved_at).is_(None))).scalars().first()
             return self._of(row) if row else None
 
     def all_open(self, kind: str | None = MARGIN) -> list[Incident]:
         with session_scope(self.engine) as s:
-            stmt = select(AlertIncident).where(AlertIncident.resolved_at.is_(None))  # type: ignore[union-attr]
+            stmt = select(AlertIncident).where(col(AlertIncident.resolved_at).is_(None))
             if kind is not None:
-                stmt = stmt.where(AlertIncident.kind == kind)
-            return [self._of(r) for r in s.execute(stmt.order_by(AlertIncident.id)).scalars()]
+                stmt = stmt.where(col(AlertIncident.kind) == kind)
+            return [self._of(r) for r in s.execute(stmt.order_by(col(AlertIncident.id))).scalars()]
 
     def history(self) -> list[Incident]:
         with session_scope(self.engine) as s:
-            return [self._of(r) for r in s.execute(select(AlertIncident).order_by(AlertIncident.id)).scalars()]
+            return [self._of(r) for r in s.execute(select(AlertIncident).order_by(col(AlertIncident.id))).scalars()]
 
     def save(self, incident: Incident) -> Incident:
         with session_scope(self.engine) as s:
@@ -147,12 +148,12 @@ class IncidentStore:
 
     def acknowledge(self, nonce_or_id: str, member: str) -> Incident | None:
         with session_scope(self.engine) as s:
-            stmt = select(AlertIncident).where(AlertIncident.resolved_at.is_(None))  # type: ignore[union-attr]
+            stmt = select(AlertIncident).where(col(AlertIncident.resolved_at).is_(None))
             if is_whole_number(nonce_or_id):
-                stmt = stmt.where(AlertIncident.id == int(nonce_or_id))
+                stmt = stmt.where(col(AlertIncident.id) == int(nonce_or_id))
             elif nonce_or_id:
-                stmt = stmt.where(AlertIncident.nonce == nonce_or_id)
-            row = s.execute(stmt.order_by(AlertIncident.id.desc())).scalars().first()  # type: ignore[union-attr]
+                stmt = stmt.where(col(AlertIncident.nonce) == nonce_or_id)
+            row = s.execute(stmt.order_by(col(AlertIncident.id).desc())).scalars().first()
             if row is None:
                 return None
             if row.acknowledged_by is None:

@@ -24,7 +24,7 @@ from chatbot.exchange import Exchange, LiquidationRecord, account_key, account_l
 from chatbot.money import fmt, fmt_amount
 from chatbot.replies import Action, ActionStyle, Notice, Reply, Severity
 from chatbot.store.audit import AuditLog
-from chatbot.store.db import session_scope
+from chatbot.store.db import on_conflict_retry, session_scope
 from chatbot.store.members import MemberStore
 from chatbot.store.tables import DeskState, utcnow
 
@@ -50,6 +50,9 @@ class LiquidationWatch:
             return dict(json.loads(row.value_json)) if row else {}
 
     def _mark_seen(self, account: str, last: LiquidationRecord) -> None:
+        on_conflict_retry(lambda: self._write_seen(account, last))
+
+    def _write_seen(self, account: str, last: LiquidationRecord) -> None:
         with session_scope(self.incidents.engine) as s:
             row = s.get(DeskState, SEEN_KEY) or DeskState(key=SEEN_KEY, value_json="{}")
             seen = json.loads(row.value_json)

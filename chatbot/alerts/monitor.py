@@ -88,7 +88,7 @@ def alert_reply(kind: str, incident: Incident, snap: AccountSnapshot, cfg: Alert
     back = ways_back(snap, cfg.warn_level + cfg.hysteresis)
     if back:
         fields.append(("Quickest ways back", " or ".join(back)))
-    lines = ()
+    lines: tuple[str, ...] = ()
     if kind == "escalate":
         lines = (f"Nobody acknowledged incident #{incident.id} for {cfg.escalate_after_seconds // 60} min.",)
     actions = () if incident.acknowledged_by else (

@@ -21,8 +21,9 @@ from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.engine import Engine
+from sqlmodel import col
 
-from chatbot.store.db import session_scope
+from chatbot.store.db import rows_changed, session_scope
 from chatbot.store.tables import PendingAction
 
 AWAITING_CONFIRMATION = "awaiting_confirmation"
@@ -124,10 +125,10 @@ class PendingStore:
             return Pending.of(row) if row else None
 
     def by_short_id(self, short_id: str) -> Pending | None:
-        return self._one(PendingAction.short_id == short_id.lower())
+        return self._one(col(PendingAction.short_id) == short_id.lower())
 
     def by_nonce(self, nonce: str) -> Pending | None:
-        return self._one(PendingAction.nonce == nonce)
+        return self._one(col(PendingAction.nonce) == nonce)
 
     def _one(self, where: Any) -> Pending | None:
         with session_scope(self.engine) as s:
@@ -135,50 +136,52 @@ class PendingStore:
             return Pending.of(row) if row else None
 
     def _many(self, *where: Any, newest_first: bool = False) -> list[Pending]:
-        order = PendingAction.id.desc() if newest_first else PendingAction.id  # type: ignore[union-attr]
+        order = col(PendingAction.id).desc() if newest_first else col(PendingAction.id)
         with session_scope(self.engine) as s:
             return [Pending.of(r) for r in s.execute(select(PendingAction).where(*where).order_by(order)).scalars()]
 
     def newest_for(self, requester_id: int, state: str) -> Pending | None:
-        found = self._many(PendingAction.requester_id == requester_id, PendingAction.state == state,
+        found = self._many(col(PendingAction.requester_id) == requester_id, col(PendingAction.state) == state,
                            newest_first=True)
         return found[0] if found else None
 
     def awaiting_approval(self) -> list[Pending]:
         """Oldest first."""
-        return self._many(PendingAction.state == AWAITING_APPROVAL)
+        return self._many(col(PendingAction.state) == AWAITING_APPROVAL)
 
     def open_actions(self, requester_id: int | None = None) -> list[Pending]:
         """Waiting for an answer: everyone's (admins), or one member's own plus the approval queue."""
-        where: list[Any] = [PendingAction.state.in_(OPEN_STATES)]  # type: ignore[attr-defined]
+        where: list[Any] = [col(PendingAction.state).in_(OPEN_STATES)]
         if requester_id is not None:
-            where.append(or_(PendingAction.requester_id == requester_id, PendingAction.state == AWAITING_APPROVAL))
+            where.append(or_(col(PendingAction.requester_id) == requester_id,
+                             col(PendingAction.state) == AWAITING_APPROVAL))
         return self._many(*where)
 
     def visible(self, requester_id: int | None = None) -> list[Pending]:
         """What `/pending` lists: open ones and those executing right now."""
-        where: list[Any] = [PendingAction.state.in_(VISIBLE_STATES)]  # type: ignore[attr-defined]
+        where: list[Any] = [col(PendingAction.state).in_(VISIBLE_STATES)]
         if requester_id is not None:
-            where.append(or_(PendingAction.requester_id == requester_id, PendingAction.state == AWAITING_APPROVAL))
+            where.append(or_(col(PendingAction.requester_id) == requester_id,
+                             col(PendingAction.state) == AWAITING_APPROVAL))
         return self._many(*where)
 
     def of_requester(self, requester_id: int, states: tuple[str, ...] = OPEN_STATES) -> list[Pending]:
-        return self._many(PendingAction.requester_id == requester_id,
-                          PendingAction.state.in_(states))  # type: ignore[attr-defined]
+        return self._many(col(PendingAction.requester_id) == requester_id,
+                          col(PendingAction.state).in_(states))
 
     def executing(self) -> list[Pending]:
-        return self._many(PendingAction.state == EXECUTING)
+        return self._many(col(PendingAction.state) == EXECUTING)
 
     def untold(self) -> list[Pending]:
         """Executed (or failed while executing) and the requester has not heard the outcome yet."""
-        return self._many(PendingAction.state.in_(FINISHED_BY_EXECUTION),  # type: ignore[attr-defined]
-                          PendingAction.told_at.is_(None))  # type: ignore[union-attr]
+        return self._many(col(PendingAction.state).in_(FINISHED_BY_EXECUTION),
+                          col(PendingAction.told_at).is_(None))
 
     def find_duplicate(self, requester_id: int, digest: str, since: datetime) -> Pending | None:
         """The same request from the same member a moment ago (a double send): reuse its prompt."""
-        found = self._many(PendingAction.requester_id == requester_id, PendingAction.params_hash == digest,
-                           PendingAction.state.in_(OPEN_STATES),  # type: ignore[attr-defined]
-                           PendingAction.created_at >= since, newest_first=True)  # type: ignore[operator]
+        found = self._many(col(PendingAction.requester_id) == requester_id, col(PendingAction.params_hash) == digest,
+                           col(PendingAction.state).in_(OPEN_STATES),
+                           col(PendingAction.created_at) >= since, newest_first=True)
         return found[0] if found else None
 
     def transition(self, pending_id: int, from_state: str, to_state: str, *, now: datetime,
@@ -196,11 +199,12 @@ class PendingStore:
             values["owner"] = owner
         with session_scope(self.engine) as s:
             result = s.execute(update(PendingAction)
-                               .where(PendingAction.id == pending_id, PendingAction.state == from_state)
+                               .where(col(PendingAction.id) == pending_id, col(PendingAction.state) == from_state)
                                .values(**values))
-            return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+            return rows_changed(result) == 1
 
     def mark_told(self, pending_id: int, now: datetime) -> None:
         with session_scope(self.engine) as s:
-            s.execute(update(PendingAction).where(PendingAction.id == pending_id, PendingAction.told_at.is_(None))  # type: ignore[union-attr]
+            s.execute(update(PendingAction)
+                      .where(col(PendingAction.id) == pending_id, col(PendingAction.told_at).is_(None))
                       .values(told_at=now))

@@ -29,6 +29,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import Engine
 
+from chatbot.store.db import table_of
 from chatbot.store.lease import SchedulerLease
 
 from .specs import JobSpec
@@ -48,7 +49,7 @@ def apscheduler_jobs_table(metadata: sa.MetaData, tablename: str = JOBS_TABLE) -
         return metadata.tables[tablename]
     probe = sa.create_engine("sqlite://")  # never connected; the store only needs an engine object
     try:
-        store_table = SQLAlchemyJobStore(engine=probe, tablename=tablename).jobs_t
+        store_table: sa.Table = SQLAlchemyJobStore(engine=probe, tablename=tablename).jobs_t
         return store_table.to_metadata(metadata)
     finally:
         probe.dispose()
@@ -58,7 +59,7 @@ def create_scheduler_tables(engine: Engine, jobs_table: str = JOBS_TABLE) -> Non
     """Create `scheduler_lease` and the job table if missing. Tests and throwaway databases only:
     production gets them from the Alembic migration (concurrent CREATE TABLE races on PostgreSQL)."""
     md = sa.MetaData()
-    SchedulerLease.__table__.to_metadata(md)  # type: ignore[attr-defined]
+    table_of(SchedulerLease).to_metadata(md)
     apscheduler_jobs_table(md, jobs_table)
     md.create_all(engine)
 
@@ -69,7 +70,7 @@ def missing_tables(engine: Engine, jobs_table: str) -> list[str]:
     return [t for t in (SchedulerLease.__tablename__, jobs_table) if t not in names]
 
 
-class _ProjectJobStore(SQLAlchemyJobStore):
+class _ProjectJobStore(SQLAlchemyJobStore):  # type: ignore[misc]  # APScheduler 3 ships no type hints
     """The stock store on the project engine, minus two behaviours that hurt here: `start()` no
     longer runs CREATE TABLE (the boot race), and `shutdown()` no longer disposes the shared engine."""
 
@@ -80,7 +81,7 @@ class _ProjectJobStore(SQLAlchemyJobStore):
         pass
 
 
-class DrainableAsyncIOExecutor(AsyncIOExecutor):
+class DrainableAsyncIOExecutor(AsyncIOExecutor):  # type: ignore[misc]  # APScheduler 3 ships no type hints
     """AsyncIOExecutor whose in-flight jobs can be awaited for a bounded time before shutdown
     (the stock `shutdown()` cancels them at once and cannot wait)."""
 

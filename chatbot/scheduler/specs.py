@@ -15,7 +15,7 @@ import pickle
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
@@ -104,7 +104,7 @@ class JobSpec:
             raise ValueError(f"job {self.id}: cannot import {self.func_ref!r}: {exc}") from exc
         if not inspect.iscoroutinefunction(func):
             raise TypeError(f"job {self.id}: {self.func_ref} must be an async function")
-        return func
+        return cast(Callable[..., Any], func)
 
 
 # --- the desk's own jobs --------------------------------------------------------------------------

@@ -22,9 +22,11 @@ import sqlalchemy as sa
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
+from sqlmodel import select as sqlmodel_select
 
 from chatbot.redact import REDACTOR
-from chatbot.store.db import session_scope
+from chatbot.store.db import session_scope, table_of
 from chatbot.store.tables import AuditEntry
 
 GENESIS = "0" * 64
@@ -53,7 +55,7 @@ class AuditLog:
         self.engine = engine
         self._key = key
         self._head: str | None = None  # last hash this process wrote or read; re-read on conflict
-        self._table = AuditEntry.__table__  # type: ignore[attr-defined]
+        self._table = table_of(AuditEntry)
 
     def _read_head(self) -> str:
         with self.engine.connect() as conn:
@@ -79,7 +81,8 @@ class AuditLog:
                 self._head = None
                 continue
             self._head = digest
-            return AuditEntry(id=new_id[0] if new_id else None, **row)
+            return AuditEntry(id=new_id[0] if new_id else None, at=at, actor=actor, member=member, action=action,
+                              outcome=outcome, detail_json=text, prev_hash=prev, hash=digest)
         raise RuntimeError("audit log is contended; gave up after 20 attempts")
 
     def _digest(self, body: bytes) -> str:
@@ -99,14 +102,14 @@ class AuditLog:
 
     def tail(self, n: int = 20) -> list[AuditEntry]:
         with session_scope(self.engine) as s:
-            rows = s.exec(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(n)).all()  # type: ignore[union-attr, call-overload]
-        return [r[0] for r in reversed(rows)]
+            rows = list(s.exec(sqlmodel_select(AuditEntry).order_by(col(AuditEntry.id).desc()).limit(n)).all())
+        return list(reversed(rows))
 
     def verify(self) -> VerifyResult:
         prev = GENESIS
         count = 0
         with session_scope(self.engine) as s:
-            for (row,) in s.execute(select(AuditEntry).order_by(AuditEntry.id)):  # type: ignore[arg-type]
+            for (row,) in s.execute(select(AuditEntry).order_by(col(AuditEntry.id))):
                 expected = self._digest(_canonical(row.at, row.actor, row.member, row.action, row.outcome,
                                                    row.detail_json, prev))
                 if row.prev_hash != prev or row.hash != expected:
@@ -117,8 +120,8 @@ class AuditLog:
 
     def find(self, action: str) -> Sequence[AuditEntry]:
         with session_scope(self.engine) as s:
-            return [r[0] for r in s.execute(select(AuditEntry).where(AuditEntry.action == action)
-                                            .order_by(AuditEntry.id))]  # type: ignore[arg-type]
+            return [r[0] for r in s.execute(select(AuditEntry).where(col(AuditEntry.action) == action)
+                                            .order_by(col(AuditEntry.id)))]
 
 
 @dataclass(frozen=True)

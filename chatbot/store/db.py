@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy import event, exc
-from sqlalchemy.engine import Connection, Engine
-from sqlmodel import Session
+from sqlalchemy.engine import Connection, CursorResult, Engine, Result
+from sqlmodel import Session, SQLModel
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 T = TypeVar("T")
@@ -106,3 +106,13 @@ def database_problem(error: BaseException) -> str | None:
     text = str(error.orig) if error.orig is not None else str(error)
     first = text.strip().splitlines()[0] if text.strip() else type(error).__name__
     return first[:300]
+
+
+def rows_changed(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE changed (a conditional UPDATE's "did I win?")."""
+    return cast(CursorResult[Any], result).rowcount
+
+
+def table_of(model: type[SQLModel]) -> sa.Table:
+    """The SQLAlchemy table of a SQLModel class (typed; SQLModel leaves `__table__` untyped)."""
+    return SQLModel.metadata.tables[str(model.__tablename__)]

@@ -43,6 +43,8 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Field, SQLModel
 
+from chatbot.store.db import table_of
+
 log = logging.getLogger(__name__)
 
 LEASE_TABLE = "scheduler_lease"
@@ -59,7 +61,7 @@ class SchedulerLease(SQLModel, table=True):
     expires_at: datetime
 
 
-_T = SchedulerLease.__table__  # type: ignore[attr-defined]
+_T = table_of(SchedulerLease)
 
 
 def make_owner_id() -> str:
@@ -226,7 +228,7 @@ class LeaderLease:
                     self._unlock_advisory()
                 except SQLAlchemyError:
                     self._drop_connection(broken=True)
-            return ok
+            return bool(ok)
 
     def release(self) -> None:
         """Give the lease up now (row deleted, advisory lock released, connection returned)."""

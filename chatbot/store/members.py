@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from sqlmodel import col
 
 from chatbot.config import MemberConfig
 from chatbot.replies import Actor
@@ -77,7 +78,7 @@ class MemberStore:
         now = datetime.now(UTC)
         wanted = {member_name(c.name): c for c in members}
         with session_scope(self.engine) as s:
-            active = list(s.execute(select(Member).where(Member.active.is_(True))).scalars())  # type: ignore[attr-defined]
+            active = list(s.execute(select(Member).where(col(Member.active).is_(True))).scalars())
             toml_tg = {c.telegram_id for c in members if c.telegram_id is not None}
             toml_dc = {c.discord_id for c in members if c.discord_id is not None}
             for row in active:
@@ -111,13 +112,13 @@ class MemberStore:
 
     def identify(self, actor: Actor) -> DeskMember | None:
         with session_scope(self.engine) as s:
-            stmt = select(Member).where(Member.active.is_(True))  # type: ignore[attr-defined]
+            stmt = select(Member).where(col(Member.active).is_(True))
             if actor.platform == "telegram" and actor.user_id.isascii() and actor.user_id.isdigit():
-                stmt = stmt.where(Member.telegram_id == int(actor.user_id))
+                stmt = stmt.where(col(Member.telegram_id) == int(actor.user_id))
             elif actor.platform == "discord" and actor.user_id.isascii() and actor.user_id.isdigit():
-                stmt = stmt.where(Member.discord_id == int(actor.user_id))
+                stmt = stmt.where(col(Member.discord_id) == int(actor.user_id))
             elif actor.platform == "console":
-                stmt = stmt.where(Member.name == member_name(actor.user_id))
+                stmt = stmt.where(col(Member.name) == member_name(actor.user_id))
             else:
                 return None
             row = s.execute(stmt).scalars().first()
@@ -126,8 +127,8 @@ class MemberStore:
     def get(self, name: str) -> DeskMember | None:
         """The active member with this name."""
         with session_scope(self.engine) as s:
-            row = s.execute(select(Member).where(Member.name == member_name(name),
-                                                 Member.active.is_(True))).scalars().first()  # type: ignore[attr-defined]
+            row = s.execute(select(Member).where(col(Member.name) == member_name(name),
+                                                 col(Member.active).is_(True))).scalars().first()
             return DeskMember.of(row) if row else None
 
     def by_id(self, member_id: int | None) -> DeskMember | None:
@@ -140,7 +141,7 @@ class MemberStore:
 
     def all(self) -> list[DeskMember]:
         with session_scope(self.engine) as s:
-            rows = s.execute(select(Member).where(Member.active.is_(True)).order_by(Member.name)).scalars()  # type: ignore[attr-defined]
+            rows = s.execute(select(Member).where(col(Member.active).is_(True)).order_by(col(Member.name))).scalars()
             return [DeskMember.of(r) for r in rows]
 
     def admins(self) -> list[DeskMember]:
@@ -149,8 +150,8 @@ class MemberStore:
     def grant(self, name: str, role: str, telegram_id: int | None, discord_id: int | None) -> DeskMember:
         """Change an active member's role (and ids), or add a new member (a new identity)."""
         with session_scope(self.engine) as s:
-            row = s.execute(select(Member).where(Member.name == member_name(name),
-                                                 Member.active.is_(True))).scalars().first()  # type: ignore[attr-defined]
+            row = s.execute(select(Member).where(col(Member.name) == member_name(name),
+                                                 col(Member.active).is_(True))).scalars().first()
             if row is None:
                 row = Member(name=member_name(name), role=role, source="chat")
             row.role = role

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
+from sqlmodel import col
 
 from chatbot.store.db import session_scope
 from chatbot.store.tables import DeskProcess
@@ -54,12 +55,12 @@ class ProcessRegistry:
 
     def heartbeat(self) -> None:
         with session_scope(self.engine) as s:
-            s.execute(update(DeskProcess).where(DeskProcess.instance_id == self.instance_id)
+            s.execute(update(DeskProcess).where(col(DeskProcess.instance_id) == self.instance_id)
                       .values(heartbeat_at=datetime.now(UTC)))
 
     def stop(self) -> None:
         with session_scope(self.engine) as s:
-            s.execute(update(DeskProcess).where(DeskProcess.instance_id == self.instance_id)
+            s.execute(update(DeskProcess).where(col(DeskProcess.instance_id) == self.instance_id)
                       .values(stopped_at=datetime.now(UTC)))
 
     def dead(self, owners: Iterable[str | None]) -> set[str | None]:
@@ -72,7 +73,7 @@ class ProcessRegistry:
         now = datetime.now(UTC)
         with session_scope(self.engine) as s:
             rows = {r.instance_id: r for r in s.execute(
-                select(DeskProcess).where(DeskProcess.instance_id.in_(wanted))).scalars()}  # type: ignore[attr-defined]
+                select(DeskProcess).where(col(DeskProcess.instance_id).in_(wanted))).scalars()}
         for owner in wanted:
             if owner == self.instance_id:
                 continue
