@@ -20,6 +20,7 @@ from datetime import UTC
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
 from apscheduler.executors.asyncio import AsyncIOExecutor
 from apscheduler.jobstores.base import BaseJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -128,6 +129,8 @@ def register_jobs(scheduler: AsyncIOScheduler, specs: Sequence[JobSpec], *, prun
         extra: dict[str, Any] = {}
         try:
             existing = scheduler.get_job(spec.id)
+        except SQLAlchemyError:
+            raise  # the database is the problem, not the stored job: never overwrite it for that
         except Exception:  # unrestorable pickle (e.g. renamed function): overwrite it
             log.warning("job %s: stored state unreadable, replacing it", spec.id, exc_info=True)
             existing = None
