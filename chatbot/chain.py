@@ -178,7 +178,7 @@ class Chain:
         if spec.paper_only and not self.svc.paper:
             return error(f"/{spec.name} is a paper-exchange drill; this desk trades live.")
         handler = HANDLERS.get(spec.name)
-        if handler is None:
+        if handler is None:  # console-only commands the console adapter answers itself (/as)
             return error(f"/{spec.name} is not available here.")
         return await handler(self.svc, call)
 

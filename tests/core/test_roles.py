@@ -31,3 +31,11 @@ async def test_role_matrix(sqlite_url: str, role: str) -> None:
             assert denied == (ROLE_RANK[role] < ROLE_RANK[spec.role]), (role, text, reply.title)
     finally:
         await desk.close()
+
+
+def test_every_command_has_exactly_one_handler_bound_in_the_registry() -> None:
+    import chatbot.commands.handlers  # noqa: F401  (binding happens at import)
+    from chatbot.commands.registry import HANDLERS
+
+    adapter_only = {name for name, spec in REGISTRY.items() if spec.console_only}  # /as: the console's own
+    assert set(HANDLERS) == set(REGISTRY) - adapter_only

@@ -129,8 +129,3 @@ def _subscription(svc: Services, call: Call, kind: str, mode: str) -> Reply:
     channel = call.request.chat_id or call.request.actor.platform
     svc.subscriptions.set(call.request.actor.platform, channel, kind, mode)
     return Reply(title=f"This channel's {kind} alerts: {mode}.", severity=Severity.SUCCESS)
-
-
-@bind("as")
-async def act_as(svc: Services, call: Call) -> Reply:
-    return error("/as is handled by the console itself.")
