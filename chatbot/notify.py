@@ -29,7 +29,6 @@ from chatbot.store.members import DeskMember, MemberStore
 from chatbot.store.tables import ChannelSubscription
 
 log = logging.getLogger(__name__)
-MODES = ("on", "silent", "off")
 
 
 class Transport(Protocol):
@@ -100,11 +99,6 @@ class Notifier:
     def on_register(self, hook: Callable[[], None]) -> None:
         """Call `hook` whenever a platform's transport comes up (undelivered notices can go now)."""
         self._on_register.append(hook)
-
-    def has_channel(self, kind: str) -> bool:
-        """Some channel on a platform that is up is subscribed to `kind`."""
-        return any(sub.kind == kind and sub.mode != "off" and sub.platform in self.transports
-                   for sub in self.subscriptions.all())
 
     async def unregister(self, platform: str) -> None:
         """The platform is going away: what is still queued for it is reported as not delivered."""

@@ -78,9 +78,6 @@ class Services:
     def halted(self) -> bool:
         return bool(self._state(HALT_KEY).get("halted"))
 
-    def halt_state(self) -> dict[str, Any]:
-        return self._state(HALT_KEY)
-
     def set_halt(self, halted: bool, *, reason: str, by: str) -> None:
         self._set_state(HALT_KEY, {"halted": halted, "reason": reason, "by": by, "at": self.clock().isoformat()})
 

@@ -50,9 +50,6 @@ class Cached(Generic[T]):
         assert self.value is not None
         return self.value
 
-    def forget(self) -> None:
-        self.at = -1e18
-
 
 @dataclass(frozen=True)
 class CrossRate:

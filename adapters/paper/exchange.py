@@ -286,10 +286,6 @@ class PaperExchange:
     async def account(self, isolated_symbol: str | None = None) -> AccountSnapshot:
         return self._fresh().snapshot(_sym(isolated_symbol))
 
-    def account_now(self, isolated_symbol: str | None = None) -> AccountSnapshot:
-        """Synchronous `account()` (for code that cannot await)."""
-        return self._fresh().snapshot(_sym(isolated_symbol))
-
     async def isolated_symbols(self) -> list[str]:
         return self._fresh().isolated_symbols()
 

@@ -231,7 +231,3 @@ def paper_tables() -> list[sa.Table]:
 def create_tables(bind: Engine | Connection) -> None:
     """Create the paper tables (tests and throwaway databases; production uses the migration)."""
     SQLModel.metadata.create_all(bind, tables=paper_tables())
-
-
-def drop_tables(bind: Engine | Connection) -> None:
-    SQLModel.metadata.drop_all(bind, tables=paper_tables())

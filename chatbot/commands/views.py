@@ -108,7 +108,7 @@ def interest_reply(snap: AccountSnapshot, rates: dict[str, Decimal], history: li
     )
 
 
-def plan_fields(plan: Plan, rates_note: str = "") -> tuple[tuple[str, str], ...]:
+def plan_fields(plan: Plan) -> tuple[tuple[str, str], ...]:
     fields = [
         ("Margin level", f"{fmt_level(plan.ml_before)} → {fmt_level(plan.ml_after)} ({plan.band_after.value})"),
         ("Notional", f"{fmt(plan.notional)} USDT"),

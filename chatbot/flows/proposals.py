@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from chatbot.commands import views
-from chatbot.commands.registry import REGISTRY, CommandSpec, button_token
+from chatbot.commands.registry import CommandSpec, button_token
 from chatbot.exchange import ExchangeError, ExchangeUnavailable
 from chatbot.flows import policy as desk_policy
 from chatbot.flows.pending import Pending, fingerprint, params_hash
@@ -126,7 +126,3 @@ def prompt_reply(p: Pending, plan: Plan, reasons: list[str], ttl_seconds: int, *
         actions=(Action("Confirm", button_token("confirm", p.nonce), f"/confirm {p.short_id}", ActionStyle.PRIMARY),
                  Action("Cancel", button_token("cancel", p.nonce), f"/cancel {p.short_id}", ActionStyle.DANGER)),
     )
-
-
-def spec_of(p: Pending) -> CommandSpec:
-    return REGISTRY[p.command]

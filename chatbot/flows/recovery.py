@@ -112,10 +112,6 @@ class Recovery:
         await self.tell()
         self.expire_due()
 
-    def blocked(self) -> int:
-        """Exchange requests whose outcome is still unknown (trading waits for them)."""
-        return self.svc.executor.unsettled()
-
 
 def outcome_reply(p: Pending) -> Reply:
     if p.state == states.DONE:
