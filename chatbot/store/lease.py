@@ -116,6 +116,10 @@ class LeaseStatus:
     expires_at: datetime
     seconds_left: float | None
 
+    @property
+    def expired(self) -> bool:
+        return self.seconds_left is not None and self.seconds_left <= 0
+
 
 def lease_status(engine: Engine, name: str = DEFAULT_LEASE_NAME) -> LeaseStatus | None:
     """Read the lease row without competing for it. None when no process ever took it."""
