@@ -11,8 +11,6 @@ and are not here.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
-from typing import Any
 
 from pydantic import ValidationError
 
@@ -25,19 +23,6 @@ from chatbot.services import Services
 from chatbot.store.members import DeskMember
 
 POLICY_KEYS = tuple(PolicyConfig.model_fields)
-
-
-async def request_approval(svc: Services, requester: DeskMember, command: str, params: dict[str, Any], why: str,
-                           *, platform: str, chat: str | None) -> Pending:
-    """Store a desk change waiting for another admin, and send it to them."""
-    from chatbot.flows.gate import ask_admins  # the gate runs desk actions; asking admins is the gate's job
-
-    p = svc.pending.create(requester=requester.name, requester_id=requester.id, command=command, params=params,
-                           preview={}, needs_approval=True, reasons=[why], now=svc.clock(),
-                           ttl=timedelta(seconds=svc.policy().approval_ttl_seconds),
-                           state=states.AWAITING_APPROVAL, origin_platform=platform, origin_chat=chat)
-    await ask_admins(svc, p)
-    return p
 
 
 def policy_value_error(key: str, value: str, svc: Services) -> str | None:

@@ -14,13 +14,13 @@ from dataclasses import replace
 from datetime import timedelta
 
 from chatbot.commands import views
-from chatbot.commands.registry import REGISTRY, button_token
+from chatbot.commands.registry import REGISTRY
 from chatbot.flows import pending as states
+from chatbot.flows.approvals import ask_admins
 from chatbot.flows.desk_actions import DESK_ACTIONS, run_desk_action
 from chatbot.flows.execute import authority_lost, execute
 from chatbot.flows.pending import Pending
-from chatbot.flows.proposals import badge
-from chatbot.replies import Action, ActionStyle, Notice, Reply, Severity, error
+from chatbot.replies import Notice, Reply, Severity, error
 from chatbot.services import Call, Services
 
 REQUESTER_VERBS = ("confirm", "cancel")
@@ -135,23 +135,3 @@ async def _tell_requester(svc: Services, p: Pending, reply: Reply, prefix: str) 
         if delivered:
             svc.pending.mark_told(p.id, svc.clock())
     return replace(reply, told=None, actions=())
-
-
-async def ask_admins(svc: Services, p: Pending) -> int:
-    """Send the approval request to every other admin (DM) and the approvals channels."""
-    admins = tuple(m.name for m in svc.members.admins() if m.id != p.requester_id)
-    preview = p.preview
-    fields: list[tuple[str, str]] = [("Requested by", p.requester), ("Exact request", views.exact(p))]
-    if p.steps:
-        fields.append(("Exchange calls", "; ".join(p.steps)))
-    if "ml_after" in preview:
-        fields += views.preview_fields(preview)
-    fields.append(("Fingerprint", p.fingerprint))
-    reply = Reply(
-        title=f"{badge(svc)}Approve {views.describe(p)}? [{p.short_id}]", fields=tuple(fields),
-        lines=(f"Why: {p.approval_reasons}.",) if p.approval_reasons else (),
-        severity=Severity.WARNING, ref=p.short_id,
-        actions=(Action("Approve", button_token("approve", p.nonce), f"/approve {p.short_id}", ActionStyle.PRIMARY),
-                 Action("Reject", button_token("reject", p.nonce), f"/reject {p.short_id}", ActionStyle.DANGER)),
-    )
-    return await svc.notifier.publish(Notice("approvals", reply, to_members=admins, key=f"approval:{p.short_id}"))

@@ -10,13 +10,18 @@ holds only that process-wide state, so jobs can import it without the scheduler 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from .leader import LeaderScheduler
+
+class Leadership(Protocol):
+    """What `is_leader()` asks of the running `LeaderScheduler` (kept abstract: no import cycle)."""
+
+    @property
+    def is_leader(self) -> bool: ...
+
 
 _context: Any = None
-_active: LeaderScheduler | None = None
+_active: Leadership | None = None
 
 
 def set_context(obj: Any) -> None:
@@ -51,13 +56,13 @@ def ensure_leader() -> None:
         raise NotLeaderError("this process is not the scheduler leader any more")
 
 
-def activate(leader: LeaderScheduler) -> None:
+def activate(leader: Leadership) -> None:
     """`LeaderScheduler.start()`: this instance answers `is_leader()` from now on."""
     global _active
     _active = leader
 
 
-def deactivate(leader: LeaderScheduler) -> None:
+def deactivate(leader: Leadership) -> None:
     """`LeaderScheduler.stop()`: forget `leader`, unless another instance has started since."""
     global _active
     if _active is leader:

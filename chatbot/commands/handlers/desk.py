@@ -10,7 +10,8 @@ from __future__ import annotations
 from chatbot.commands import views
 from chatbot.commands.registry import REGISTRY, bind
 from chatbot.flows import pending as states
-from chatbot.flows.desk_actions import policy_value_error, raises_access, request_approval
+from chatbot.flows.approvals import request_approval
+from chatbot.flows.desk_actions import policy_value_error, raises_access
 from chatbot.flows.gate import answer
 from chatbot.money import is_whole_number
 from chatbot.replies import Notice, Reply, Severity, error
