@@ -13,7 +13,6 @@ import signal
 import sys
 from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 import typer
@@ -122,6 +121,7 @@ class ChatAdapter:
     entry: str
 
 
+CONSOLE = "adapters.console:run_console"  # the console adapter, found by name like the others
 CHAT_ADAPTERS: tuple[ChatAdapter, ...] = (
     ChatAdapter("telegram", "telegram_bot_token", "adapters.telegram:run_telegram"),
     ChatAdapter("discord", "discord_bot_token", "adapters.discord:run_discord"),
@@ -138,13 +138,17 @@ def enabled_adapters(settings: Settings) -> list[ChatAdapter]:
 
 
 def _entry(adapter: ChatAdapter) -> Callable[..., Coroutine[Any, Any, None]]:
-    module_name, _, func = adapter.entry.partition(":")
     try:
-        module = importlib.import_module(module_name)
+        return _find(adapter.entry)
     except ModuleNotFoundError:
         raise ConfigError(f"{adapter.token_setting.upper()} is set, but the {adapter.platform} adapter is not "
                           "in this build") from None
-    return cast(Callable[..., Coroutine[Any, Any, None]], getattr(module, func))
+
+
+def _find(entry: str) -> Callable[..., Coroutine[Any, Any, Any]]:
+    """"module:function" → the function (the core never imports an adapter; the CLI finds them by name)."""
+    module_name, _, func = entry.partition(":")
+    return cast(Callable[..., Coroutine[Any, Any, Any]], getattr(importlib.import_module(module_name), func))
 
 
 async def _serve(d: Desk, settings: Settings, stop: asyncio.Event) -> int:
@@ -152,9 +156,7 @@ async def _serve(d: Desk, settings: Settings, stop: asyncio.Event) -> int:
     runners = [(a.platform, _entry(a)) for a in enabled_adapters(settings)]
     tasks = [asyncio.create_task(run(d.core, settings, stop), name=platform) for platform, run in runners]
     if not tasks or sys.stdin.isatty():
-        from adapters.console import run_console
-
-        code = await run_console(d.core)
+        code = int(await _find(CONSOLE)(d.core))
         stop.set()
         results = await asyncio.gather(*tasks, return_exceptions=True)
         return _adapter_failures(results) or code
@@ -180,13 +182,12 @@ def console(as_: Annotated[str | None, typer.Option("--as", help="Act as this de
     settings, desk = _load()
 
     async def main() -> int:
-        from adapters.console import run_console
         from chatbot.runtime import open_desk
 
         d = await open_desk(settings, desk)
         await d.start_background()
         try:
-            return await run_console(d.core, as_name=as_)
+            return int(await _find(CONSOLE)(d.core, as_name=as_))
         finally:
             await d.close()
 
@@ -259,25 +260,12 @@ def config_check() -> None:
         finally:
             engine.dispose()
     out.print("Database: reachable")
-    if settings.chatbot_exchange == "binance":
-        out.print(f"Binance: {_run(lambda: _binance_check(settings))}")
+    from chatbot.runtime import check_exchange
+
+    checked = _run(lambda: check_exchange(settings))
+    if checked:
+        out.print(f"{settings.chatbot_exchange.capitalize()}: {checked}")
     out.print("OK")
-
-
-async def _binance_check(settings: Settings) -> str:
-    """The live adapter's start-up checks (key restrictions, clock, filters, pairs); no trading call."""
-    from adapters.binance import check_connection
-    from chatbot.store.db import make_engine
-
-    url = settings.chatbot_database_url
-    path = url.removeprefix("sqlite:///")
-    if url.startswith("sqlite") and (path in ("", ":memory:") or not Path(path).exists()):
-        return await check_connection(settings, None)  # no database yet: no persisted ban to honour
-    engine = make_engine(url)
-    try:
-        return await check_connection(settings, engine)
-    finally:
-        engine.dispose()
 
 
 # ---------------------------------------------------------------------------- audit

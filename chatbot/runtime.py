@@ -14,6 +14,7 @@ import contextlib
 import importlib
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
@@ -106,6 +107,24 @@ async def open_exchange(engine: Engine, desk: DeskConfig, settings: Settings) ->
                           "installed in this build") from None
     opened: Exchange = await module.open_exchange(engine, desk, settings)
     return opened
+
+
+async def check_exchange(settings: Settings) -> str | None:
+    """The exchange adapter's own start-up checks (a live key's restrictions, the clock, the markets) for
+    `chatbot config check`: one line to show, or None when the adapter has none (paper)."""
+    module = importlib.import_module(EXCHANGE_ADAPTERS[settings.chatbot_exchange])
+    check = getattr(module, "check_connection", None)
+    if check is None:
+        return None
+    url = settings.chatbot_database_url
+    path = url.removeprefix("sqlite:///")
+    if url.startswith("sqlite") and (path in ("", ":memory:") or not Path(path).exists()):
+        return str(await check(settings, None))  # no database yet: no persisted ban to honour
+    engine = make_engine(url)
+    try:
+        return str(await check(settings, engine))
+    finally:
+        engine.dispose()
 
 
 def audit_key(settings: Settings) -> bytes:
