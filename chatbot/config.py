@@ -222,6 +222,7 @@ class Settings(BaseSettings):
     chatbot_audit_anchor_file: Path = Path("audit-anchors.jsonl")
     telegram_bot_token: SecretStr | None = None
     telegram_api_base_url: str = "https://api.telegram.org/bot"
+    telegram_send_limiter: Literal["on", "off"] = "on"  # off only for load tests against a fake server
     discord_bot_token: SecretStr | None = None
     discord_api_base_url: str = "https://discord.com/api/v10"
     discord_gateway_url: str = "wss://gateway.discord.gg/"

@@ -89,6 +89,7 @@ class Notifier:
         self.transports: dict[str, Transport] = {}
         self.outboxes: dict[str, Outbox] = {}
         self._on_register: list[Callable[[], None]] = []
+        self._posted: set[asyncio.Task[int]] = set()
 
     def register(self, transport: Transport) -> None:
         self.transports[transport.platform] = transport
@@ -99,6 +100,29 @@ class Notifier:
     def on_register(self, hook: Callable[[], None]) -> None:
         """Call `hook` whenever a platform's transport comes up (undelivered notices can go now)."""
         self._on_register.append(hook)
+
+    def post(self, notice: Notice, on_delivered: Callable[[int], None] | None = None) -> asyncio.Task[int]:
+        """Deliver in the background: a reply never waits for other people's messages. `on_delivered`
+        gets the number of deliveries once they are done (e.g. to mark a requester told)."""
+        task = asyncio.get_running_loop().create_task(self._deliver_posted(notice, on_delivered))
+        self._posted.add(task)
+        task.add_done_callback(self._posted.discard)
+        return task
+
+    async def _deliver_posted(self, notice: Notice, on_delivered: Callable[[int], None] | None) -> int:
+        try:
+            delivered = await self.publish(notice)
+            if on_delivered is not None:
+                on_delivered(delivered)
+            return delivered
+        except Exception:
+            log.exception("could not deliver a %s notice", notice.kind)
+            return 0
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Wait (bounded) for notices posted in the background to be delivered (before a clean stop)."""
+        if self._posted:
+            await asyncio.wait(set(self._posted), timeout=timeout)
 
     async def unregister(self, platform: str) -> None:
         """The platform is going away: what is still queued for it is reported as not delivered."""

@@ -84,6 +84,7 @@ class Desk:
                 log.exception("could not anchor the audit log")
 
     async def close(self) -> None:
+        await self.core.notifier.drain()
         for task in self.tasks:
             task.cancel()
         for task in self.tasks:

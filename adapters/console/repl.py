@@ -88,6 +88,7 @@ async def run_console(core: DeskCore, *, as_name: str | None = None, stdin: Text
     while True:
         line = await _read_line(stdin, interactive, f"{name}> ")
         if line is None:
+            await core.notifier.drain()  # what was posted for others is printed before the console ends
             return 0
         text = line.strip()
         if not text or text.startswith("#"):

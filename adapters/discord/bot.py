@@ -132,6 +132,7 @@ class DiscordBot:
             raise ConnectionError("the Discord gateway connection ended")
 
     async def stop(self) -> None:
+        await self.core.notifier.drain()  # notices already posted still go out on this platform
         if self.core.notifier.transports.get(self.transport.platform) is self.transport:
             await self.core.notifier.unregister(self.transport.platform)
         await self._shutdown()

@@ -54,6 +54,7 @@ from telegram.ext import (
 
 from adapters.telegram.render import alert_text, prompt_header, render, render_single
 from adapters.telegram.transport import TelegramTransport
+from adapters.telegram.updates import PerSenderOrder
 from chatbot.commands.registry import lookup, visible_to
 from chatbot.config import ConfigError, Settings
 from chatbot.core import DeskCore
@@ -79,13 +80,20 @@ def file_url_for(base_url: str) -> str:
 
 
 def build_application(token: str, base_url: str = DEFAULT_BASE_URL, *, rate_limiter: BaseRateLimiter[Any] | None = None,
-                      max_retries: int = 3, polling: bool = True) -> DeskApplication:
-    """The PTB Application, pointed at `base_url` (real Telegram, a local Bot API server, or a test fake)."""
-    builder = (ApplicationBuilder().token(token).base_url(base_url).base_file_url(file_url_for(base_url))
-               .rate_limiter(rate_limiter or AIORateLimiter(max_retries=max_retries)))
+                      max_retries: int = 3, polling: bool = True, send_limiter: bool = True) -> DeskApplication:
+    """The PTB Application, pointed at `base_url` (real Telegram, a local Bot API server, or a test fake).
+
+    Updates run concurrently, each sender's in order (`PerSenderOrder`). `send_limiter=False` drops
+    PTB's rate limiter — only for load tests against a fake server, never against Telegram.
+    """
+    builder: Any = (ApplicationBuilder().token(token).base_url(base_url).base_file_url(file_url_for(base_url))
+                    .concurrent_updates(PerSenderOrder()))  # Any: each step changes PTB's builder generics
+    if send_limiter:
+        builder = builder.rate_limiter(rate_limiter or AIORateLimiter(max_retries=max_retries))
     if not polling:
         builder = builder.updater(None)
-    return builder.build()
+    application: DeskApplication = builder.build()
+    return application
 
 
 @dataclass(frozen=True)
@@ -104,13 +112,13 @@ class TelegramBot:
 
     def __init__(self, core: DeskCore, token: str, *, base_url: str = DEFAULT_BASE_URL,
                  rate_limiter: BaseRateLimiter[Any] | None = None, max_retries: int = 3, poll_timeout: float = 10,
-                 webhook: WebhookConfig | None = None) -> None:
+                 webhook: WebhookConfig | None = None, send_limiter: bool = True) -> None:
         install_log_redaction([token])  # httpx logs URLs, and the token is in the URL path
         self.core = core
         self.webhook = webhook
         self.poll_timeout = poll_timeout
         self.app = build_application(token, base_url, rate_limiter=rate_limiter, max_retries=max_retries,
-                                     polling=webhook is None)
+                                     polling=webhook is None, send_limiter=send_limiter)
         self.transport = TelegramTransport(self.app.bot, mentions=self._mention_ids)
         self.username: str | None = None
         self.webhook_port: int | None = None
@@ -144,6 +152,7 @@ class TelegramBot:
             raise
 
     async def stop(self) -> None:
+        await self.core.notifier.drain()  # notices already posted still go out on this platform
         if self.core.notifier.transports.get(self.transport.platform) is self.transport:
             await self.core.notifier.unregister(self.transport.platform)
         if self._unwatch_members is not None:
@@ -321,6 +330,7 @@ async def run_telegram(core: DeskCore, settings: Settings, stop_event: asyncio.E
     if settings.telegram_bot_token is None or not settings.telegram_bot_token.get_secret_value():
         raise ConfigError("TELEGRAM_BOT_TOKEN is not set")
     token = settings.telegram_bot_token.get_secret_value()
-    async with TelegramBot(core, token, base_url=settings.telegram_api_base_url, webhook=webhook) as bot:
+    async with TelegramBot(core, token, base_url=settings.telegram_api_base_url, webhook=webhook,
+                           send_limiter=settings.telegram_send_limiter == "on") as bot:
         log.info("Telegram bot @%s is serving the desk", bot.username)
         await stop_event.wait()

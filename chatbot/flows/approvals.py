@@ -29,12 +29,13 @@ async def request_approval(svc: Services, requester: DeskMember, command: str, p
                            preview={}, needs_approval=True, reasons=[why], now=svc.clock(),
                            ttl=timedelta(seconds=svc.policy().approval_ttl_seconds),
                            state=states.AWAITING_APPROVAL, origin_platform=platform, origin_chat=chat)
-    await ask_admins(svc, p)
+    ask_admins(svc, p)
     return p
 
 
-async def ask_admins(svc: Services, p: Pending) -> int:
-    """Send the approval request to every other admin (DM) and the approvals channels."""
+def ask_admins(svc: Services, p: Pending) -> None:
+    """Send the approval request to every other admin (DM) and the approvals channels (in the background:
+    the requester's answer does not wait for the admins' messages)."""
     admins = tuple(m.name for m in svc.members.admins() if m.id != p.requester_id)
     preview = p.preview
     fields: list[tuple[str, str]] = [("Requested by", p.requester), ("Exact request", views.exact(p))]
@@ -50,4 +51,4 @@ async def ask_admins(svc: Services, p: Pending) -> int:
         actions=(Action("Approve", button_token("approve", p.nonce), f"/approve {p.short_id}", ActionStyle.PRIMARY),
                  Action("Reject", button_token("reject", p.nonce), f"/reject {p.short_id}", ActionStyle.DANGER)),
     )
-    return await svc.notifier.publish(Notice("approvals", reply, to_members=admins, key=f"approval:{p.short_id}"))
+    svc.notifier.post(Notice("approvals", reply, to_members=admins, key=f"approval:{p.short_id}"))

@@ -50,7 +50,7 @@ async def _resume(svc: Services, p: Pending) -> Reply:
     svc.set_halt(False, reason="", by=p.approver or "")
     reply = Reply(title="Trading resumed: the kill switch is off.", severity=Severity.SUCCESS,
                   lines=(f"Requested by {p.requester}, approved by {p.approver}.",))
-    await svc.notifier.publish(Notice("system", reply))
+    svc.notifier.post(Notice("system", reply))
     return reply
 
 
@@ -73,7 +73,7 @@ async def _set_policy(svc: Services, p: Pending) -> Reply:
         raise _Refused(why)
     svc.set_policy_override(key, value)
     reply = Reply(title=f"Policy {key} is now {value} (approved by {p.approver}).", severity=Severity.SUCCESS)
-    await svc.notifier.publish(Notice("system", reply))
+    svc.notifier.post(Notice("system", reply))
     return reply
 
 

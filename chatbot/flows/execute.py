@@ -82,7 +82,7 @@ async def _ask_again(svc: Services, p: Pending, spec: CommandSpec, requester: De
                         note=note)
     if by.id == requester.id:
         return prompt
-    await svc.notifier.publish(Notice("approvals", prompt, to_members=(requester.name,), to_channels=False))
+    svc.notifier.post(Notice("approvals", prompt, to_members=(requester.name,), to_channels=False))
     return error(f"[{p.short_id}] not executed: {why}.",
                  f"{requester.name} was sent the new preview to confirm again." if prompt.actions else prompt.title)
 

@@ -64,7 +64,7 @@ async def answer(svc: Services, call: Call) -> Reply:
             expires = now + timedelta(seconds=svc.policy().approval_ttl_seconds)
             if not svc.pending.transition(p.id, expected, states.AWAITING_APPROVAL, now=now, expires_at=expires):
                 return error(f"[{p.short_id}] was already answered.")
-            await ask_admins(svc, p)
+            ask_admins(svc, p)
             return Reply(title=f"[{p.short_id}] sent to the admins for approval.", ref=p.short_id,
                          lines=(f"Why: {p.approval_reasons}.", f"Fingerprint {p.fingerprint}.",
                                 "You will be told the outcome."))
@@ -120,7 +120,7 @@ async def _reject(svc: Services, call: Call, p: Pending) -> Reply:
         return error(f"[{p.short_id}] was already answered.")
     reply = Reply(title=f"Rejected [{p.short_id}] {views.describe(p)} by {call.member.name}.",
                   lines=(f"Reason: {reason}",) if reason else (), severity=Severity.WARNING, ref=p.short_id)
-    await svc.notifier.publish(Notice("approvals", reply, to_members=(p.requester,), to_channels=False))
+    svc.notifier.post(Notice("approvals", reply, to_members=(p.requester,), to_channels=False))
     return reply
 
 
@@ -130,8 +130,9 @@ async def _tell_requester(svc: Services, p: Pending, reply: Reply, prefix: str) 
                  severity=reply.severity, ref=p.short_id, actions=reply.actions)
     current = svc.pending.get(p.id)
     if current is not None and current.state in states.FINISHED_BY_EXECUTION:
-        delivered = await svc.notifier.publish(Notice("approvals", told, to_members=(p.requester,),
-                                                      to_channels=False))
-        if delivered:
-            svc.pending.mark_told(p.id, svc.clock())
+        def mark(delivered: int) -> None:
+            if delivered:
+                svc.pending.mark_told(p.id, svc.clock())
+
+        svc.notifier.post(Notice("approvals", told, to_members=(p.requester,), to_channels=False), mark)
     return replace(reply, told=None, actions=())

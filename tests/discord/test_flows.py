@@ -138,6 +138,7 @@ async def test_approval_goes_to_admins_by_dm_and_is_approved_there(fake: FakeDis
     sent = await press(fake, CAROL, prompt, custom_ids(prompt)[0])
     assert "sent to the admins for approval" in fake.text_of(fake.replies(sent)[0])
 
+    await fake.wait_until(lambda: all(fake.channel_messages(fake.dm_channels.get(str(u), "-")) for u in (ALICE, BOB)))
     dms = {user: fake.channel_messages(fake.dm_channels[str(user)]) for user in (ALICE, BOB)}
     assert set(fake.dm_channels) == {str(ALICE), str(BOB)}  # both admins; carol (the requester) is not asked
     (ask,) = dms[ALICE]

@@ -26,7 +26,7 @@ async def halt(svc: Services, call: Call) -> Reply:
     reply = Reply(title=f"HALTED by {call.member.name}: {reason}", severity=Severity.CRITICAL,
                   lines=("Borrow, long and short are blocked on every platform. Repay and close still work.",
                          "Another admin must approve /resume."))
-    await svc.notifier.publish(Notice("system", reply))
+    svc.notifier.post(Notice("system", reply))
     return reply
 
 
