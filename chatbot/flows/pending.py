@@ -149,17 +149,11 @@ class PendingStore:
         """Oldest first."""
         return self._many(col(PendingAction.state) == AWAITING_APPROVAL)
 
-    def open_actions(self, requester_id: int | None = None) -> list[Pending]:
-        """Waiting for an answer: everyone's (admins), or one member's own plus the approval queue."""
-        where: list[Any] = [col(PendingAction.state).in_(OPEN_STATES)]
-        if requester_id is not None:
-            where.append(or_(col(PendingAction.requester_id) == requester_id,
-                             col(PendingAction.state) == AWAITING_APPROVAL))
-        return self._many(*where)
-
-    def visible(self, requester_id: int | None = None) -> list[Pending]:
-        """What `/pending` lists: open ones and those executing right now."""
-        where: list[Any] = [col(PendingAction.state).in_(VISIBLE_STATES)]
+    def open_actions(self, requester_id: int | None = None,
+                     states: tuple[str, ...] = OPEN_STATES) -> list[Pending]:
+        """Waiting for an answer (or, with `VISIBLE_STATES`, also executing): everyone's, or one
+        member's own plus the approval queue."""
+        where: list[Any] = [col(PendingAction.state).in_(states)]
         if requester_id is not None:
             where.append(or_(col(PendingAction.requester_id) == requester_id,
                              col(PendingAction.state) == AWAITING_APPROVAL))

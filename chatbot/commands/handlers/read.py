@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from chatbot.commands import views
 from chatbot.commands.registry import bind
+from chatbot.flows.pending import VISIBLE_STATES
 from chatbot.flows.recovery import Recovery
 from chatbot.replies import Reply, Table, error
 from chatbot.services import Call, Services
@@ -40,7 +41,7 @@ async def interest(svc: Services, call: Call) -> Reply:
 async def pending(svc: Services, call: Call) -> Reply:
     Recovery(svc).expire_due()
     mine = None if call.member.role == "admin" else call.member.id
-    return views.pending_reply(svc.pending.visible(mine), svc.clock())
+    return views.pending_reply(svc.pending.open_actions(mine, VISIBLE_STATES), svc.clock())
 
 
 @bind("members")
