@@ -15,7 +15,9 @@ from chatbot.core import DeskCore
 from chatbot.replies import Actor, Request
 from tests.discord.conftest import MakeBot, MakeCore
 from tests.discord.desk import ALICE, BOB, CAROL, DAVE, MALLORY, MEMBERS
-from tests.fakes.discord import DESK_CHANNEL, EPHEMERAL, FakeDiscord, Interaction
+from tests.fakes.discord import FakeDiscord
+from tests.fakes.discord_state import Interaction
+from tests.fakes.discord_wire import DESK_CHANNEL, EPHEMERAL
 
 SUCCESS, DANGER, SECONDARY = 3, 4, 2  # Discord button styles
 

@@ -13,7 +13,8 @@ import signal
 import sys
 from pathlib import Path
 
-from tests.fakes.discord import DESK_CHANNEL, FakeDiscord
+from tests.fakes.discord import FakeDiscord
+from tests.fakes.discord_wire import DESK_CHANNEL
 from tests.fakes.telegram import FakeTelegram
 from tests.telegram.test_run_cli import Cli
 

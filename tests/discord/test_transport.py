@@ -15,7 +15,8 @@ from chatbot.core import DeskCore
 from chatbot.replies import Action, ActionStyle, Notice, Reply, Severity
 from tests.discord.conftest import MakeBot, MakeCore
 from tests.discord.desk import ALICE, BOB, CAROL
-from tests.fakes.discord import DESK_CHANNEL, SUPPRESS_NOTIFICATIONS, FakeDiscord
+from tests.fakes.discord import FakeDiscord
+from tests.fakes.discord_wire import DESK_CHANNEL, SUPPRESS_NOTIFICATIONS
 
 QUIET_CHANNEL = "1300000000000000009"
 
