@@ -15,8 +15,8 @@ import pytest
 
 from chatbot.replies import Notice
 from chatbot.store.members import DeskMember
+from tests.cli import chatbot
 from tests.core.desk import DeskUnderTest, open_desk, short_id
-from tests.promises.cli import chatbot
 
 
 @pytest.fixture
