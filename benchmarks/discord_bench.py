@@ -37,7 +37,8 @@ from chatbot.commands.parser import Market
 from chatbot.config import PolicyConfig
 from chatbot.notify import Notifier
 from chatbot.replies import Actor, Reply, Request, Severity, Table
-from tests.discord.desk import CAROL, migrated_template, open_core, sqlite_copy
+from tests.chat_desk import migrated_template, sqlite_copy
+from tests.discord.desk import CAROL, open_core
 from tests.fakes.discord import FakeDiscord
 
 CANNED = Reply(title="Status — cross margin", severity=Severity.SUCCESS,

@@ -32,8 +32,9 @@ from adapters.telegram import TelegramBot
 from chatbot.config import PolicyConfig
 from chatbot.notify import Notifier
 from chatbot.replies import Actor, Reply, Request, Severity, Table
+from tests.chat_desk import migrated_template, sqlite_copy
 from tests.fakes.telegram import FakeTelegram
-from tests.telegram.desk import CAROL, migrated_template, open_core
+from tests.telegram.desk import CAROL, open_core
 
 CANNED = Reply(title="Status — cross margin", severity=Severity.SUCCESS,
                fields=(("Margin level", "∞ (no debt) — EXCESSIVE"), ("Total assets", "20,000.00 USDT")),
@@ -119,10 +120,8 @@ def summary(name: str, samples: list[float], floor: float | None) -> str:
 async def main(runs: int, warmup: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
-        template = migrated_template(directory)
-        desk_dir = directory / "desk"
-        desk_dir.mkdir()
-        core = await open_core(template, desk_dir, policy=PolicyConfig(rate_limit_per_minute=1_000_000))
+        url = sqlite_copy(migrated_template(directory), directory)
+        core = await open_core(url, policy=PolicyConfig(rate_limit_per_minute=1_000_000))
         results: dict[str, list[float]] = {}
         bots: list[tuple[str, Callable[[FakeTelegram], Awaitable[list[float]]]]] = [
             ("bare", lambda f: bare_echo(f, runs, warmup)),

@@ -10,8 +10,8 @@ from adapters.discord import DiscordBot
 from adapters.discord.commands import command_line, slash_specs
 from chatbot.commands.registry import REGISTRY, ArgKind, visible_to
 from chatbot.core import DeskCore
-from tests.discord.conftest import MakeBot, MakeCore
-from tests.discord.desk import CAROL
+from tests.chat_desk import MakeCore
+from tests.discord.desk import CAROL, MakeBot
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.discord_wire import GUILD_ID
 

@@ -13,8 +13,8 @@ from adapters.discord import DiscordBot
 from chatbot.config import MemberConfig, PolicyConfig
 from chatbot.core import DeskCore
 from chatbot.replies import Actor, Request
-from tests.discord.conftest import MakeBot, MakeCore
-from tests.discord.desk import ALICE, BOB, CAROL, DAVE, MALLORY, MEMBERS
+from tests.chat_desk import MakeCore
+from tests.discord.desk import ALICE, BOB, CAROL, DAVE, MALLORY, MEMBERS, MakeBot
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.discord_state import Interaction
 from tests.fakes.discord_wire import DESK_CHANNEL, EPHEMERAL

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
 from adapters.telegram import TelegramBot
 from chatbot.config import MemberConfig, PolicyConfig
 from chatbot.core import DeskCore
+from tests.chat_desk import MakeCore
 from tests.fakes.telegram import Call, FakeTelegram
-from tests.telegram.desk import ALICE, BOB, CAROL, DAVE, MALLORY, MEMBERS
-
-MakeCore = Callable[..., Awaitable[DeskCore]]
-MakeBot = Callable[..., Awaitable[TelegramBot]]
+from tests.telegram.desk import ALICE, BOB, CAROL, DAVE, MALLORY, MEMBERS, MakeBot
 
 
 async def say(fake: FakeTelegram, user: int, text: str, *, replies: int = 1, **kw: Any) -> list[Call]:
