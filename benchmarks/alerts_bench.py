@@ -18,6 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from adapters.paper import PaperExchange
+from benchmarks.common import pct
 from chatbot.config import AlertsConfig, ChannelConfig, DeskConfig, MemberConfig, PaperConfig
 from chatbot.core import DeskCore
 from chatbot.exchange import OrderRequest, OrderType, Side, SideEffect
@@ -43,11 +44,6 @@ class Stopwatch:
         if notice.data.get("event") == "fire":
             self.at = time.perf_counter()
             self.arrived.set()
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
 async def open_core(tmp: str, paper: PaperConfig) -> DeskCore:

@@ -28,6 +28,7 @@ from typing import Any
 
 from adapters.paper import PaperEngine, PaperExchange, create_tables
 from adapters.paper.store import PaperStore
+from benchmarks.common import pct
 from chatbot.config import PaperConfig
 from chatbot.exchange import CROSS, SPOT, OrderRequest, OrderType, Side, isolated_account
 from chatbot.store.db import make_engine
@@ -181,9 +182,9 @@ def bench_assets(runs: int, ks: list[int]) -> None:
 
 def bench_status() -> None:
     core = _cross_with_loans(3)
-    samples = sorted(_timed(lambda: core.snapshot(None)) for _ in range(2000))
-    print(f"account() snapshot (cross, 4 assets): p50 {samples[1000] * 1e6:.1f} µs, "
-          f"p99 {samples[1980] * 1e6:.1f} µs")
+    samples = [_timed(lambda: core.snapshot(None)) for _ in range(2000)]
+    print(f"account() snapshot (cross, 4 assets): p50 {pct(samples, 0.5) * 1000:.1f} µs, "
+          f"p99 {pct(samples, 0.99) * 1000:.1f} µs")
 
 
 def main() -> None:
