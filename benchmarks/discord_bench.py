@@ -18,10 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import statistics
-import tempfile
 import time
-from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import discord
@@ -31,10 +28,8 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from adapters.discord import DiscordBot
-from benchmarks.common import CannedCore, core_alone, median_p99_ms, round_trip_args
-from chatbot.config import PolicyConfig
+from benchmarks.common import CannedCore, core_alone, desk_core, in_fresh_fakes, median_p99_ms, round_trip_args
 from chatbot.replies import Actor
-from tests.chat_desk import migrated_template, sqlite_copy
 from tests.discord.desk import CAROL, open_core
 from tests.fakes.discord import FakeDiscord
 
@@ -102,22 +97,13 @@ def summary(name: str, samples: Samples, floor: Samples | None) -> str:
 
 
 async def main(runs: int, warmup: int) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        directory = Path(tmp)
-        url = sqlite_copy(migrated_template(directory), directory)
-        core = await open_core(url, policy=PolicyConfig(rate_limit_per_minute=1_000_000))
-        results: dict[str, Samples] = {}
-        bots: list[tuple[str, Callable[[FakeDiscord], Awaitable[Samples]]]] = [
+    async with desk_core(open_core) as core:
+        results = await in_fresh_fakes(FakeDiscord, [
             ("bare", lambda f: bare_bot(f, runs, warmup)),
             ("adapter", lambda f: ours(f, CannedCore(), runs, warmup)),
             ("desk", lambda f: ours(f, core, runs, warmup)),
-        ]
-        for name, run in bots:
-            async with FakeDiscord() as fake:
-                results[name] = await run(fake)
+        ])
         results["core"] = await core_only(core, runs, warmup)
-        await core.exchange.close()
-        core.engine.dispose()
     print(f"/status through the fake Discord, {runs} runs after {warmup} warm-up; from the gateway push to the "
           "first callback (first) and to the answer (answer) reaching the fake; ratios to bare")
     for name, samples in results.items():

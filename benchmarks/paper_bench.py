@@ -28,29 +28,12 @@ from typing import Any
 
 from adapters.paper import PaperEngine, PaperExchange, create_tables
 from adapters.paper.store import PaperStore
-from benchmarks.common import pct
-from chatbot.config import PaperConfig
+from benchmarks.common import paper_config, paper_symbols, pct
 from chatbot.exchange import CROSS, SPOT, OrderRequest, OrderType, Side, isolated_account
 from chatbot.store.db import make_engine
 
 D = Decimal
 DAY_MS = 86_400_000
-
-
-def _symbols(n: int, prefix: str) -> dict[str, dict[str, str]]:
-    return {f"{prefix}{i:04d}USDT": {"base": f"{prefix}{i:04d}", "quote": "USDT", "step_size": "0.001",
-                                     "tick_size": "0.01", "min_qty": "0.001", "min_notional": "5"}
-            for i in range(n)}
-
-
-def _config(symbols: dict[str, dict[str, str]], **extra: Any) -> PaperConfig:
-    values: dict[str, Any] = {
-        "taker_fee": "0", "maker_fee": "0", "symbols": symbols,
-        "prices": dict.fromkeys(symbols, "100"),
-        "daily_interest_rates": {"USDT": "0.0005", **{s["base"]: "0.0005" for s in symbols.values()}},
-    }
-    values.update(extra)
-    return PaperConfig.model_validate(values)
 
 
 def _timed(fn: Callable[[], Any]) -> float:
@@ -66,12 +49,13 @@ def _fmt(seconds: list[float]) -> str:
 # ---------------------------------------------------------------------------- 30-day advance
 
 
-def _cross_with_loans(n_loans: int) -> PaperEngine:
-    symbols = _symbols(n_loans, "L")
-    core = PaperEngine(_config(symbols, cross={"USDT": "10000000"}))
+def _cross_with_loans(n_loans: int, prefix: str = "L", usdt: str = "10000000", each: str = "1000") -> PaperEngine:
+    """One cross account holding `usdt` USDT that borrowed `each` of `n_loans` assets."""
+    symbols = paper_symbols(n_loans, prefix)
+    core = PaperEngine(paper_config(symbols, cross={"USDT": usdt}))
     core.seed()
     for info in list(core.symbols.values()):
-        core.borrow(CROSS, info.base, D("1000"))
+        core.borrow(CROSS, info.base, D(each))
     core.take_journal()
     return core
 
@@ -102,8 +86,8 @@ def _end_to_end_advance() -> float:
     with tempfile.TemporaryDirectory() as tmp:
         db = make_engine(f"sqlite:///{Path(tmp) / 'e2e.db'}")
         create_tables(db)
-        symbols = _symbols(20, "L")
-        ex = PaperExchange.open_sync(db, _config(symbols, cross={"USDT": "10000000"}))
+        symbols = paper_symbols(20, "L")
+        ex = PaperExchange.open_sync(db, paper_config(symbols, cross={"USDT": "10000000"}))
 
         async def go() -> float:
             for sym in symbols.values():
@@ -121,8 +105,8 @@ def _end_to_end_advance() -> float:
 
 
 def _isolated_book(n: int) -> PaperEngine:
-    symbols = _symbols(n, "S")
-    core = PaperEngine(_config(symbols, spot={"USDT": str(1000 * n)}))
+    symbols = paper_symbols(n, "S")
+    core = PaperEngine(paper_config(symbols, spot={"USDT": str(1000 * n)}))
     core.seed()
     for sym in list(core.symbols):
         core.transfer("USDT", D("1000"), SPOT, isolated_account(sym))
@@ -162,12 +146,7 @@ def bench_ticks(runs: int, sizes: list[int]) -> None:
 def bench_assets(runs: int, ks: list[int]) -> None:
     print("price tick: one cross account holding k assets, all of them borrowed")
     for k in ks:
-        symbols = _symbols(k, "C")
-        core = PaperEngine(_config(symbols, cross={"USDT": "100000000"}))
-        core.seed()
-        for info in list(core.symbols.values()):
-            core.borrow(CROSS, info.base, D("10"))
-        core.take_journal()
+        core = _cross_with_loans(k, "C", usdt="100000000", each="10")
         times = []
         for i in range(max(runs, 5) * 20):
             updates = _tick(core, D("1.001") if i % 2 == 0 else D("0.999"))

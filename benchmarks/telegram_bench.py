@@ -17,20 +17,15 @@ from __future__ import annotations
 
 import asyncio
 import statistics
-import tempfile
 import time
-from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 from telegram import Update
 from telegram.ext import AIORateLimiter, ApplicationBuilder, CommandHandler, ContextTypes
 
 from adapters.telegram import TelegramBot
-from benchmarks.common import CannedCore, core_alone, median_p99_ms, round_trip_args
-from chatbot.config import PolicyConfig
+from benchmarks.common import CannedCore, core_alone, desk_core, in_fresh_fakes, median_p99_ms, round_trip_args
 from chatbot.replies import Actor
-from tests.chat_desk import migrated_template, sqlite_copy
 from tests.fakes.telegram import FakeTelegram
 from tests.telegram.desk import CAROL, open_core
 
@@ -80,21 +75,13 @@ def summary(name: str, samples: list[float], floor: float | None) -> str:
 
 
 async def main(runs: int, warmup: int) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        directory = Path(tmp)
-        url = sqlite_copy(migrated_template(directory), directory)
-        core = await open_core(url, policy=PolicyConfig(rate_limit_per_minute=1_000_000))
-        results: dict[str, list[float]] = {}
-        bots: list[tuple[str, Callable[[FakeTelegram], Awaitable[list[float]]]]] = [
+    async with desk_core(open_core) as core:
+        results = await in_fresh_fakes(FakeTelegram, [
             ("bare", lambda f: bare_echo(f, runs, warmup)),
             ("adapter", lambda f: ours(f, CannedCore(), runs, warmup)),
             ("desk", lambda f: ours(f, core, runs, warmup)),
-        ]
-        for name, run in bots:
-            async with FakeTelegram() as fake:
-                results[name] = await run(fake)
+        ])
         results["core"] = await core_alone(core, Actor("telegram", str(CAROL)), str(CAROL), runs, warmup)
-        core.engine.dispose()
     floor = statistics.median(results["bare"]) * 1000
     print(f"/status round trip through the fake Bot API, {runs} runs after {warmup} warm-up")
     for name, samples in results.items():
