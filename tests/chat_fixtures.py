@@ -1,8 +1,9 @@
 """The fixtures the Telegram and Discord tests share: desk cores and started bots, closed after the test.
 
 Why it exists: tests/telegram/conftest.py and tests/discord/conftest.py wrote these the same way.
-Each of them imports the fixtures below and supplies what differs: `fake` (the platform's fake
-server) and `chat` (a `Chat`: how that platform's desk core and bot are opened, from its desk.py).
+Each of them imports the fixtures below and supplies what differs as a `chat` fixture: a `Chat`
+saying how that platform's fake server, desk core and bot are opened (from its desk.py).
+- `fake`: the platform's fake server, serving for the test;
 - `desk_url`: a migrated desk database, once on SQLite and once on PostgreSQL (when configured);
 - `make_core(url=None, **kw)`: a started core, on a fresh copy of the migrated template unless a
   database URL is given; `core` is one with the defaults;
@@ -12,6 +13,7 @@ server) and `chat` (a `Chat`: how that platform's desk core and bot are opened, 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -31,8 +33,9 @@ class Bot(Protocol):
 
 @dataclass(frozen=True)
 class Chat:
-    """One platform's way to open a desk core (on a database URL) and a bot on its fake."""
+    """One platform's way to open its fake server, a desk core (on a database URL) and a bot on the fake."""
 
+    new_fake: Callable[[], AbstractAsyncContextManager[Any]]
     open_core: Callable[..., Awaitable[DeskCore]]
     new_bot: Callable[..., Bot]
 
@@ -40,6 +43,12 @@ class Chat:
 @pytest.fixture(scope="session")
 def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return migrated_template(tmp_path_factory.mktemp("template"))
+
+
+@pytest.fixture
+async def fake(chat: Chat) -> AsyncIterator[Any]:
+    async with chat.new_fake() as server:
+        yield server
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -89,6 +89,11 @@ async def open_desk(url: str, *, policy: PolicyConfig | None = None, paper: Pape
     return DeskUnderTest(url, core, exchange, clock)
 
 
+async def borrowed(desk: DeskUnderTest | DeskCore, asset: str = "USDT") -> Decimal:
+    """What the cross account owes in `asset`, as the (paper) exchange sees it."""
+    return (await desk.exchange.account(None)).asset(asset).borrowed
+
+
 def short_id(reply: Reply | str) -> str:
     text = reply if isinstance(reply, str) else reply.title
     match = ID_RE.search(text)

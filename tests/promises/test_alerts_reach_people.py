@@ -11,18 +11,9 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
-
 from tests.cli import chatbot
-from tests.core.desk import DeskUnderTest, open_desk, short_id
+from tests.core.desk import DeskUnderTest, short_id
 from tests.recorders import Recorder
-
-
-@pytest.fixture
-async def desk(db_url: str):  # type: ignore[no-untyped-def]
-    d = await open_desk(db_url)  # no [[channels]] at all
-    yield d
-    await d.close()
 
 
 async def leveraged_long(desk: DeskUnderTest) -> None:

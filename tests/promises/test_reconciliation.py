@@ -11,14 +11,13 @@ import json
 from decimal import Decimal
 from typing import Any
 
-import pytest
 from sqlmodel import Session, select
 
 from adapters.paper import PaperExchange
 from chatbot.exchange import ExchangeUnavailable
 from chatbot.execution import DONE, NOT_SENT, UNKNOWN
 from chatbot.store.tables import Intent
-from tests.core.desk import DeskUnderTest, open_desk, short_id
+from tests.core.desk import DeskUnderTest, short_id
 
 
 class Flaky:
@@ -43,13 +42,6 @@ class Flaky:
         if self.down:
             raise ExchangeUnavailable("exchange unreachable")
         return await self.exchange.loan_records(*args, **kw)
-
-
-@pytest.fixture
-async def desk(db_url: str):  # type: ignore[no-untyped-def]
-    d = await open_desk(db_url)
-    yield d
-    await d.close()
 
 
 def flaky(desk: DeskUnderTest) -> Flaky:

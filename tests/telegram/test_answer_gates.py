@@ -15,9 +15,10 @@ import pytest
 from chatbot.config import PolicyConfig
 from chatbot.core import DeskCore
 from tests.chat_desk import MakeCore
+from tests.core.desk import borrowed
 from tests.fakes.telegram import FakeTelegram
 from tests.telegram.desk import ALICE, BOB, CAROL, MakeBot
-from tests.telegram.test_flows import borrowed, say
+from tests.telegram.test_flows import say
 
 FIRST_WORD = r"\[([0-9a-f]{6})\]"
 
