@@ -34,7 +34,8 @@ from adapters.paper.model import dt_to_ms
 from chatbot.config import PaperConfig
 from chatbot.exchange import ExchangeError
 
-from .binance_routes import REMOVED, ROUTES, Params
+from .binance_params import Params
+from .binance_routes import REMOVED, ROUTES
 
 API_KEY = "fakeKEY0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01"
 API_SECRET = "fakeSECRET9876543210zyxwvutsrqponmlkjihgfedcbaZYXWVUTSRQPONMLKJIHGFE"
