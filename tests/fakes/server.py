@@ -1,22 +1,24 @@
-"""What the fake chat servers share: an aiohttp app on 127.0.0.1 and a free port, and waiting woken by the server.
+"""What the fake servers share: an aiohttp app on 127.0.0.1 and a free port, and waiting woken by the server.
 
-Why it exists: the fake Telegram and the fake Discord each started an app, found its port, cleaned up
-and woke waiting tests the same way; this is that part once. A subclass adds its routes in
-`_routes(app)` and calls `_notify()` whenever it has handled something; tests then wait with
-`wait_until(predicate)` (re-checked on every notify), so nothing sleep-polls.
+Why it exists: the fake Telegram, Discord and Binance each started an app, found its port and
+cleaned up the same way; this is that part once. A subclass adds its routes in `_routes(app)` (and
+may change `runner_options`); the chat fakes call `_notify()` whenever they have handled something,
+and tests wait with `wait_until(predicate)` (re-checked on every notify), so nothing sleep-polls.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 from aiohttp import web
 
 
 class LocalServer:
     """`async with Subclass() as fake:`: serving on `fake.port` until the block ends."""
+
+    runner_options: ClassVar[dict[str, Any]] = {"shutdown_timeout": 0.5}
 
     def __init__(self) -> None:
         self.port = 0
@@ -29,7 +31,7 @@ class LocalServer:
     async def start(self) -> Self:
         app = web.Application()
         self._routes(app)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+        self._runner = web.AppRunner(app, access_log=None, **self.runner_options)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
