@@ -7,13 +7,15 @@ and the way a long-running `chatbot run` is watched are written here once.
   then points the CLI at a desk in `tmp_path` (SQLite unless a URL is given, `DESK_TOML` unless a
   TOML is given, the audit key and anchors beside it);
 - `member` and `PAPER_TOML` build desk files; `DESK_TOML` is the promise tests' desk;
-- `chatbot` runs one command to the end; `Cli.start` starts one (`chatbot run`) and drains its output.
+- `chatbot` runs one command to the end; `Cli.start` starts one (`chatbot run`) and drains its output,
+  `Cli.terminate` stops it as a deployment does.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Awaitable
@@ -100,6 +102,19 @@ class Cli:
         return cls(await asyncio.create_subprocess_exec(
             sys.executable, "-m", "chatbot.cli", *args, cwd=tmp_path, env=env,
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE))
+
+    async def terminate(self, timeout: float) -> int:
+        """SIGTERM (how a deployment stops `chatbot run`); its exit code once it and its output are done."""
+        self.proc.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(self.proc.wait(), timeout)
+        await asyncio.gather(*self.readers)
+        return code
+
+    async def kill(self) -> None:
+        """Kill the process if it still runs (for a test's `finally`)."""
+        if self.proc.returncode is None:
+            self.proc.kill()
+            await self.proc.wait()
 
     async def _drain(self, name: str, stream: asyncio.StreamReader | None) -> None:
         assert stream is not None

@@ -7,8 +7,6 @@ then SIGTERM stops everything with exit code 0. Neither token may appear in the 
 
 from __future__ import annotations
 
-import asyncio
-import signal
 from pathlib import Path
 
 from tests.cli import PAPER_TOML, Cli, cli_env, member
@@ -39,7 +37,6 @@ def run_env(tmp_path: Path, tg: FakeTelegram, dc: FakeDiscord) -> dict[str, str]
 async def test_chatbot_run_serves_telegram_and_discord_together(tmp_path: Path) -> None:
     async with FakeTelegram(TELEGRAM_TOKEN) as tg, FakeDiscord(DISCORD_TOKEN) as dc:
         cli = await Cli.start(tmp_path, "run", env=run_env(tmp_path, tg, dc))
-        proc = cli.proc
         try:
             # Both started: Telegram polls, Discord synced its commands and is on the gateway.
             await cli.until(tg.wait_arrivals("getUpdates", timeout=15))
@@ -67,15 +64,11 @@ async def test_chatbot_run_serves_telegram_and_discord_together(tmp_path: Path) 
             tg_alerts = await cli.until(tg.wait_for("sendMessage", 2))
             assert tg_alerts[1].params["chat_id"] == TG_ALERTS and "LOW MARGIN" in tg_alerts[1].result["text"]
 
-            proc.send_signal(signal.SIGTERM)
-            code = await asyncio.wait_for(proc.wait(), 10)
-            await asyncio.gather(*cli.readers)
+            code = await cli.terminate(10)
             assert code == 0, cli.text()
             assert dc.connections == 0
         finally:
-            if proc.returncode is None:
-                proc.kill()
-                await proc.wait()
+            await cli.kill()
     output = cli.text()
     assert "Discord bot desk" in output and "Telegram bot @desk_bot" in output  # the logs were captured at all
     for secret in (TELEGRAM_TOKEN, TELEGRAM_TOKEN.split(":", 1)[1], DISCORD_TOKEN, *DISCORD_TOKEN.split(".")):

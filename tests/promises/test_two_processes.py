@@ -8,7 +8,6 @@ the setup the README describes — `chatbot run` serving Telegram beside a conso
 from __future__ import annotations
 
 import asyncio
-import signal
 import subprocess
 import sys
 from decimal import Decimal
@@ -95,9 +94,7 @@ async def test_chatbot_run_on_telegram_beside_a_console_drill(tmp_path: Path) ->
             edits = [c.params["text"] for c in fake.calls_of("editMessageText")]
             assert sum("Done [" in text for text in edits) == ROUNDS, edits
         finally:
-            proc.send_signal(signal.SIGTERM)
-            await asyncio.wait_for(proc.wait(), 15)
-            await asyncio.gather(*cli.readers)
+            await cli.terminate(15)
         assert proc.returncode == 0, cli.text()
     loans, borrowed, done, _ = ledger(url)
     assert loans == 2 * ROUNDS and done == 2 * ROUNDS

@@ -7,8 +7,6 @@ SIGTERM. This is what a deployment does; the other Telegram tests drive `Telegra
 
 from __future__ import annotations
 
-import asyncio
-import signal
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +32,6 @@ def tokens(call: Any) -> list[str]:
 async def test_chatbot_run_serves_telegram_and_stops_on_sigterm(tmp_path: Path) -> None:
     async with FakeTelegram(TOKEN) as fake:
         cli = await Cli.start(tmp_path, "run", env=run_env(tmp_path, fake))
-        proc = cli.proc
         try:
             # Started: menus published (default scope + alice + carol), then a long poll is open.
             await cli.until(fake.wait_for("setMyCommands", 3, timeout=10))
@@ -58,14 +55,10 @@ async def test_chatbot_run_serves_telegram_and_stops_on_sigterm(tmp_path: Path) 
             (answer,) = fake.calls_of("answerCallbackQuery")
             assert answer.params.get("show_alert") is not True
 
-            proc.send_signal(signal.SIGTERM)
-            code = await asyncio.wait_for(proc.wait(), 5)
-            await asyncio.gather(*cli.readers)
+            code = await cli.terminate(5)
             assert code == 0, cli.text()
         finally:
-            if proc.returncode is None:
-                proc.kill()
-                await proc.wait()
+            await cli.kill()
     output = cli.text()
     assert "Telegram bot @desk_bot is serving the desk" in output  # the logs were captured at all
     assert TOKEN not in output and TOKEN.split(":", 1)[1] not in output
