@@ -1,7 +1,8 @@
 """Test desk: a migrated database, the paper exchange (manual clock, static prices) and the core.
 
 A `FakeClock` drives the core's clock (prompt expiry); the paper exchange has its own clock,
-advanced by `/clock` or `advance()` as in drills.
+advanced by `/clock` or `advance()` as in drills. `short_id`, `borrowed` and `intents` read back
+what tests assert on (the chat tests use `borrowed` on their cores too).
 """
 
 from __future__ import annotations
