@@ -18,6 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from adapters.paper import PaperExchange
+from benchmarks.common import paper_config, paper_symbols, pct
 from chatbot.config import AlertsConfig, ChannelConfig, DeskConfig, MemberConfig, PaperConfig
 from chatbot.core import DeskCore
 from chatbot.exchange import OrderRequest, OrderType, Side, SideEffect
@@ -43,11 +44,6 @@ class Stopwatch:
         if notice.data.get("event") == "fire":
             self.at = time.perf_counter()
             self.arrived.set()
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
 async def open_core(tmp: str, paper: PaperConfig) -> DeskCore:
@@ -87,13 +83,8 @@ async def latency(runs: int) -> list[float]:
 
 
 async def cycle(n: int, runs: int) -> list[float]:
-    symbols = {f"S{i:04d}USDT": {"base": f"S{i:04d}", "quote": "USDT", "step_size": "0.001", "tick_size": "0.01",
-                                 "min_qty": "0.001", "min_notional": "5"} for i in range(n)}
-    paper = PaperConfig.model_validate({
-        "taker_fee": "0", "maker_fee": "0", "symbols": symbols, "prices": dict.fromkeys(symbols, "100"),
-        "daily_interest_rates": {"USDT": "0.0005", **{s["base"]: "0.0005" for s in symbols.values()}},
-        "isolated": {sym: {"USDT": "1000"} for sym in symbols},
-    })
+    symbols = paper_symbols(n, "S")
+    paper = paper_config(symbols, isolated={sym: {"USDT": "1000"} for sym in symbols})
     with tempfile.TemporaryDirectory() as tmp:
         core = await open_core(tmp, paper)
         for sym in symbols:

@@ -15,13 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.common import pct
 from chatbot.config import PolicyConfig
 from tests.core.desk import open_desk, short_id
-
-
-def pct(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
 async def main(runs: int) -> None:

@@ -16,14 +16,9 @@ thinking defer, which Discord shows at once) and the answer itself.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import statistics
-import tempfile
 import time
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import discord
@@ -33,39 +28,10 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from adapters.discord import DiscordBot
-from chatbot.commands.parser import Market
-from chatbot.config import PolicyConfig
-from chatbot.notify import Notifier
-from chatbot.replies import Actor, Reply, Request, Severity, Table
-from tests.discord.desk import CAROL, migrated_template, open_core, sqlite_copy
+from benchmarks.common import CannedCore, core_alone, desk_core, in_fresh_fakes, median_p99_ms, round_trip_args
+from chatbot.replies import Actor
+from tests.discord.desk import CAROL, open_core
 from tests.fakes.discord import FakeDiscord
-
-CANNED = Reply(title="Status — cross margin", severity=Severity.SUCCESS,
-               fields=(("Margin level", "∞ (no debt) — EXCESSIVE"), ("Total assets", "20,000.00 USDT")),
-               table=Table(("Asset", "Free", "Borrowed"), (("USDT", "20000", "0"),)))
-
-
-class CannedCore:
-    """Just what DiscordBot touches, answering every command with the same reply."""
-
-    paper = False
-    market = Market({})
-
-    def __init__(self) -> None:
-        self.members = _NoMembers()
-        self.notifier = Notifier(None, None)  # type: ignore[arg-type]
-
-    async def handle(self, request: Request) -> Reply:
-        return CANNED
-
-    async def press(self, token: str, actor: object, event_id: str | None = None) -> Reply:
-        return CANNED
-
-
-class _NoMembers:
-    def all(self) -> list[Any]:
-        return []
-
 
 Samples = tuple[list[float], list[float]]  # (first response: thinking or answer, answer), seconds
 
@@ -115,45 +81,29 @@ async def ours(fake: FakeDiscord, core: Any, runs: int, warmup: int) -> Samples:
         return await round_trips(fake, runs, warmup)
 
 
-async def core_alone(core: Any, runs: int, warmup: int) -> Samples:
-    out: list[float] = []
-    for i in range(warmup + runs):
-        start = time.perf_counter()
-        await core.handle(Request(Actor("discord", str(CAROL)), "/status", chat_id="1", event_id=f"bench:{i}",
-                                  sent_at=datetime.now(UTC)))
-        if i >= warmup:
-            out.append(time.perf_counter() - start)
-    return out, out
+async def core_only(core: Any, runs: int, warmup: int) -> Samples:
+    samples = await core_alone(core, Actor("discord", str(CAROL)), "1", runs, warmup)
+    return samples, samples
 
 
 def summary(name: str, samples: Samples, floor: Samples | None) -> str:
     out = f"{name:<8}"
     for label, values, base in (("first", samples[0], floor[0] if floor else None),
                                 ("answer", samples[1], floor[1] if floor else None)):
-        ms = sorted(s * 1000 for s in values)
-        median, p99 = statistics.median(ms), ms[min(len(ms) - 1, int(len(ms) * 0.99))]
+        median, p99 = median_p99_ms(values)
         ratio = f" {median / (statistics.median(base) * 1000):4.2f}x" if base else "      "
         out += f"   {label} median {median:6.2f} ms p99 {p99:6.2f} ms{ratio}"
     return out
 
 
 async def main(runs: int, warmup: int) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        directory = Path(tmp)
-        url = sqlite_copy(migrated_template(directory), directory)
-        core = await open_core(url, policy=PolicyConfig(rate_limit_per_minute=1_000_000))
-        results: dict[str, Samples] = {}
-        bots: list[tuple[str, Callable[[FakeDiscord], Awaitable[Samples]]]] = [
+    async with desk_core(open_core) as core:
+        results = await in_fresh_fakes(FakeDiscord, [
             ("bare", lambda f: bare_bot(f, runs, warmup)),
             ("adapter", lambda f: ours(f, CannedCore(), runs, warmup)),
             ("desk", lambda f: ours(f, core, runs, warmup)),
-        ]
-        for name, run in bots:
-            async with FakeDiscord() as fake:
-                results[name] = await run(fake)
-        results["core"] = await core_alone(core, runs, warmup)
-        await core.exchange.close()
-        core.engine.dispose()
+        ])
+        results["core"] = await core_only(core, runs, warmup)
     print(f"/status through the fake Discord, {runs} runs after {warmup} warm-up; from the gateway push to the "
           "first callback (first) and to the answer (answer) reaching the fake; ratios to bare")
     for name, samples in results.items():
@@ -161,8 +111,4 @@ async def main(runs: int, warmup: int) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=200)
-    parser.add_argument("--warmup", type=int, default=20)
-    args = parser.parse_args()
-    asyncio.run(main(args.runs, args.warmup))
+    asyncio.run(main(*round_trip_args(__doc__)))

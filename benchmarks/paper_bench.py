@@ -28,28 +28,12 @@ from typing import Any
 
 from adapters.paper import PaperEngine, PaperExchange, create_tables
 from adapters.paper.store import PaperStore
-from chatbot.config import PaperConfig
+from benchmarks.common import paper_config, paper_symbols, pct
 from chatbot.exchange import CROSS, SPOT, OrderRequest, OrderType, Side, isolated_account
 from chatbot.store.db import make_engine
 
 D = Decimal
 DAY_MS = 86_400_000
-
-
-def _symbols(n: int, prefix: str) -> dict[str, dict[str, str]]:
-    return {f"{prefix}{i:04d}USDT": {"base": f"{prefix}{i:04d}", "quote": "USDT", "step_size": "0.001",
-                                     "tick_size": "0.01", "min_qty": "0.001", "min_notional": "5"}
-            for i in range(n)}
-
-
-def _config(symbols: dict[str, dict[str, str]], **extra: Any) -> PaperConfig:
-    values: dict[str, Any] = {
-        "taker_fee": "0", "maker_fee": "0", "symbols": symbols,
-        "prices": dict.fromkeys(symbols, "100"),
-        "daily_interest_rates": {"USDT": "0.0005", **{s["base"]: "0.0005" for s in symbols.values()}},
-    }
-    values.update(extra)
-    return PaperConfig.model_validate(values)
 
 
 def _timed(fn: Callable[[], Any]) -> float:
@@ -65,12 +49,13 @@ def _fmt(seconds: list[float]) -> str:
 # ---------------------------------------------------------------------------- 30-day advance
 
 
-def _cross_with_loans(n_loans: int) -> PaperEngine:
-    symbols = _symbols(n_loans, "L")
-    core = PaperEngine(_config(symbols, cross={"USDT": "10000000"}))
+def _cross_with_loans(n_loans: int, prefix: str = "L", usdt: str = "10000000", each: str = "1000") -> PaperEngine:
+    """One cross account holding `usdt` USDT that borrowed `each` of `n_loans` assets."""
+    symbols = paper_symbols(n_loans, prefix)
+    core = PaperEngine(paper_config(symbols, cross={"USDT": usdt}))
     core.seed()
     for info in list(core.symbols.values()):
-        core.borrow(CROSS, info.base, D("1000"))
+        core.borrow(CROSS, info.base, D(each))
     core.take_journal()
     return core
 
@@ -84,11 +69,11 @@ def bench_interest(runs: int) -> None:
             create_tables(db)
             store = PaperStore(db)
             core = _cross_with_loans(20)
-            store.write(core, core.take_journal(), everything=True)
+            store.write(core, core.take_journal(), everything=True, revision=1)
             engine_t.append(_timed(lambda core=core: core.advance_ms(30 * DAY_MS)))
             journal = core.take_journal()
             assert len(journal.interest) == 14_400, len(journal.interest)
-            write_t.append(_timed(lambda c=core, j=journal, st=store: st.write(c, j)))
+            write_t.append(_timed(lambda c=core, j=journal, st=store: st.write(c, j, revision=2)))
             db.dispose()
         total_t.append(_end_to_end_advance())
     print(f"  engine only           {_fmt(engine_t)}")
@@ -101,8 +86,8 @@ def _end_to_end_advance() -> float:
     with tempfile.TemporaryDirectory() as tmp:
         db = make_engine(f"sqlite:///{Path(tmp) / 'e2e.db'}")
         create_tables(db)
-        symbols = _symbols(20, "L")
-        ex = PaperExchange.open_sync(db, _config(symbols, cross={"USDT": "10000000"}))
+        symbols = paper_symbols(20, "L")
+        ex = PaperExchange.open_sync(db, paper_config(symbols, cross={"USDT": "10000000"}))
 
         async def go() -> float:
             for sym in symbols.values():
@@ -120,8 +105,8 @@ def _end_to_end_advance() -> float:
 
 
 def _isolated_book(n: int) -> PaperEngine:
-    symbols = _symbols(n, "S")
-    core = PaperEngine(_config(symbols, spot={"USDT": str(1000 * n)}))
+    symbols = paper_symbols(n, "S")
+    core = PaperEngine(paper_config(symbols, spot={"USDT": str(1000 * n)}))
     core.seed()
     for sym in list(core.symbols):
         core.transfer("USDT", D("1000"), SPOT, isolated_account(sym))
@@ -146,13 +131,13 @@ def bench_ticks(runs: int, sizes: list[int]) -> None:
             db = make_engine(f"sqlite:///{Path(tmp) / 'tick.db'}")
             create_tables(db)
             store = PaperStore(db)
-            store.write(core, core.take_journal(), everything=True)
+            store.write(core, core.take_journal(), everything=True, revision=1)
             for i in range(max(runs, 5)):
                 updates = _tick(core, D("1.001") if i % 2 == 0 else D("0.999"))
                 times.append(_timed(lambda u=updates, c=core: c.set_prices(u)))
                 journal = core.take_journal()
                 assert not journal.accounts and not journal.liquidations  # no band change, no liquidation
-                writes.append(_timed(lambda j=journal, c=core, st=store: st.write(c, j)))
+                writes.append(_timed(lambda j=journal, c=core, st=store, r=i + 2: st.write(c, j, revision=r)))
             db.dispose()
         per = statistics.median(times) / n * 1e6
         print(f"  N={n:5d}  engine {_fmt(times)}   ({per:5.1f} µs/account)   write {min(writes) * 1000:6.2f} ms")
@@ -161,12 +146,7 @@ def bench_ticks(runs: int, sizes: list[int]) -> None:
 def bench_assets(runs: int, ks: list[int]) -> None:
     print("price tick: one cross account holding k assets, all of them borrowed")
     for k in ks:
-        symbols = _symbols(k, "C")
-        core = PaperEngine(_config(symbols, cross={"USDT": "100000000"}))
-        core.seed()
-        for info in list(core.symbols.values()):
-            core.borrow(CROSS, info.base, D("10"))
-        core.take_journal()
+        core = _cross_with_loans(k, "C", usdt="100000000", each="10")
         times = []
         for i in range(max(runs, 5) * 20):
             updates = _tick(core, D("1.001") if i % 2 == 0 else D("0.999"))
@@ -181,9 +161,9 @@ def bench_assets(runs: int, ks: list[int]) -> None:
 
 def bench_status() -> None:
     core = _cross_with_loans(3)
-    samples = sorted(_timed(lambda: core.snapshot(None)) for _ in range(2000))
-    print(f"account() snapshot (cross, 4 assets): p50 {samples[1000] * 1e6:.1f} µs, "
-          f"p99 {samples[1980] * 1e6:.1f} µs")
+    samples = [_timed(lambda: core.snapshot(None)) for _ in range(2000)]
+    print(f"account() snapshot (cross, 4 assets): p50 {pct(samples, 0.5) * 1000:.1f} µs, "
+          f"p99 {pct(samples, 0.99) * 1000:.1f} µs")
 
 
 def main() -> None:

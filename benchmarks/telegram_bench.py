@@ -15,50 +15,19 @@ dominate a tight loop); the limiter's code path and retries stay in.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import statistics
-import tempfile
 import time
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from telegram import Update
 from telegram.ext import AIORateLimiter, ApplicationBuilder, CommandHandler, ContextTypes
 
 from adapters.telegram import TelegramBot
-from chatbot.config import PolicyConfig
-from chatbot.notify import Notifier
-from chatbot.replies import Actor, Reply, Request, Severity, Table
+from benchmarks.common import CannedCore, core_alone, desk_core, in_fresh_fakes, median_p99_ms, round_trip_args
+from chatbot.replies import Actor
 from tests.fakes.telegram import FakeTelegram
-from tests.telegram.desk import CAROL, migrated_template, open_core
-
-CANNED = Reply(title="Status — cross margin", severity=Severity.SUCCESS,
-               fields=(("Margin level", "∞ (no debt) — EXCESSIVE"), ("Total assets", "20,000.00 USDT")),
-               table=Table(("Asset", "Free", "Borrowed"), (("USDT", "20000", "0"),)))
-
-
-class CannedCore:
-    """Just what TelegramBot touches, answering every command with the same reply."""
-
-    paper = False
-
-    def __init__(self) -> None:
-        self.members = _NoMembers()
-        self.notifier = Notifier(None, None)  # type: ignore[arg-type]
-
-    async def handle(self, request: Request) -> Reply:
-        return CANNED
-
-    async def press(self, token: str, actor: object, event_id: str | None = None) -> Reply:
-        return CANNED
-
-
-class _NoMembers:
-    def all(self) -> list[Any]:
-        return []
+from tests.telegram.desk import CAROL, open_core
 
 
 async def round_trips(fake: FakeTelegram, runs: int, warmup: int) -> list[float]:
@@ -98,42 +67,21 @@ async def ours(fake: FakeTelegram, core: Any, runs: int, warmup: int) -> list[fl
         return await round_trips(fake, runs, warmup)
 
 
-async def core_alone(core: Any, runs: int, warmup: int) -> list[float]:
-    out: list[float] = []
-    for i in range(warmup + runs):
-        start = time.perf_counter()
-        await core.handle(Request(Actor("telegram", str(CAROL)), "/status", chat_id=str(CAROL),
-                                  event_id=f"bench:{i}", sent_at=datetime.now(UTC)))
-        if i >= warmup:
-            out.append(time.perf_counter() - start)
-    return out
-
-
 def summary(name: str, samples: list[float], floor: float | None) -> str:
-    ms = sorted(s * 1000 for s in samples)
-    median, p99 = statistics.median(ms), ms[min(len(ms) - 1, int(len(ms) * 0.99))]
+    median, p99 = median_p99_ms(samples)
+    mean = statistics.fmean(samples) * 1000
     ratio = f"  {median / floor:4.2f}x bare" if floor else ""
-    return f"{name:<8} median {median:6.2f} ms   p99 {p99:6.2f} ms   mean {statistics.fmean(ms):6.2f} ms{ratio}"
+    return f"{name:<8} median {median:6.2f} ms   p99 {p99:6.2f} ms   mean {mean:6.2f} ms{ratio}"
 
 
 async def main(runs: int, warmup: int) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        directory = Path(tmp)
-        template = migrated_template(directory)
-        desk_dir = directory / "desk"
-        desk_dir.mkdir()
-        core = await open_core(template, desk_dir, policy=PolicyConfig(rate_limit_per_minute=1_000_000))
-        results: dict[str, list[float]] = {}
-        bots: list[tuple[str, Callable[[FakeTelegram], Awaitable[list[float]]]]] = [
+    async with desk_core(open_core) as core:
+        results = await in_fresh_fakes(FakeTelegram, [
             ("bare", lambda f: bare_echo(f, runs, warmup)),
             ("adapter", lambda f: ours(f, CannedCore(), runs, warmup)),
             ("desk", lambda f: ours(f, core, runs, warmup)),
-        ]
-        for name, run in bots:
-            async with FakeTelegram() as fake:
-                results[name] = await run(fake)
-        results["core"] = await core_alone(core, runs, warmup)
-        core.engine.dispose()
+        ])
+        results["core"] = await core_alone(core, Actor("telegram", str(CAROL)), str(CAROL), runs, warmup)
     floor = statistics.median(results["bare"]) * 1000
     print(f"/status round trip through the fake Bot API, {runs} runs after {warmup} warm-up")
     for name, samples in results.items():
@@ -141,8 +89,4 @@ async def main(runs: int, warmup: int) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=200)
-    parser.add_argument("--warmup", type=int, default=20)
-    args = parser.parse_args()
-    asyncio.run(main(args.runs, args.warmup))
+    asyncio.run(main(*round_trip_args(__doc__)))

@@ -1,20 +1,24 @@
-"""Shared fixtures: a fresh database per test on SQLite always, and on PostgreSQL when configured.
+"""Shared fixtures: a fresh database per test on SQLite always, and on PostgreSQL when configured;
+a test desk (tests/core/desk.py) on it.
 
 PostgreSQL tests run when `CHATBOT_TEST_POSTGRES_URL` is set (CI sets it). Each test gets its own
-schema (via the connection's search_path), so tests never see each other's rows.
+schema (via the connection's search_path), so tests never see each other's rows. A module whose
+desk needs a policy overrides `desk_policy`.
 """
 
 from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from chatbot.config import PolicyConfig
 from chatbot.store.db import normalize_url
+from tests.core.desk import DeskUnderTest, open_desk
 
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 PG_URL = os.environ.get("CHATBOT_TEST_POSTGRES_URL")
@@ -61,3 +65,17 @@ def postgres_url(postgres_schema: tuple[str, str]) -> str:
 def db_url(request: pytest.FixtureRequest) -> str:
     """A fresh, empty database URL on each backend."""
     return str(request.getfixturevalue(f"{request.param}_url"))
+
+
+@pytest.fixture
+def desk_policy() -> PolicyConfig | None:
+    """The policy `desk` opens with (None: the defaults); a module overrides this fixture to change it."""
+    return None
+
+
+@pytest.fixture
+async def desk(db_url: str, desk_policy: PolicyConfig | None) -> AsyncIterator[DeskUnderTest]:
+    """A test desk on each database backend, closed after the test."""
+    d = await open_desk(db_url, policy=desk_policy)
+    yield d
+    await d.close()

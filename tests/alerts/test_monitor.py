@@ -6,9 +6,9 @@ from collections import Counter
 from decimal import Decimal
 
 from chatbot.config import AlertsConfig, ChannelConfig, DeskConfig, PaperConfig
-from chatbot.replies import Actor, Notice, Severity
-from chatbot.store.members import DeskMember
+from chatbot.replies import Actor, Severity
 from tests.core.desk import AUDIT_KEY, MEMBERS, DeskUnderTest, short_id
+from tests.recorders import Recorder
 
 PAPER = PaperConfig(prices={"BTCUSDT": Decimal("30000")}, cross={"USDT": Decimal("10000")},
                     daily_interest_rates={"BTC": Decimal("0.00024"), "USDT": Decimal("0.00024")},
@@ -16,26 +16,6 @@ PAPER = PaperConfig(prices={"BTCUSDT": Decimal("30000")}, cross={"USDT": Decimal
 ALERTS = AlertsConfig(warn_level=Decimal("1.3"), hysteresis=Decimal("0.05"), repeat_interval_seconds=1800,
                       escalate_after_seconds=86400)
 CHANNELS = [ChannelConfig(platform="console", id="desk", kinds={"margin": "on", "interest": "on"})]
-
-
-class Recorder:
-    """A notifier transport that keeps what it was given (our own port, not a library)."""
-
-    platform = "console"
-
-    def __init__(self) -> None:
-        self.channel: list[Notice] = []
-        self.dms: list[tuple[str, Notice]] = []
-
-    async def send_to_member(self, member: DeskMember, notice: Notice) -> bool:
-        self.dms.append((member.name, notice))
-        return True
-
-    async def send_to_channel(self, channel_id: str, notice: Notice, *, silent: bool, topic_id: int | None) -> None:
-        self.channel.append(notice)
-
-    def events(self, kind: str = "margin") -> Counter[str]:
-        return Counter(n.data.get("event", "") for n in self.channel if n.kind == kind)
 
 
 async def desk_on(url: str, alerts: AlertsConfig = ALERTS) -> tuple[DeskUnderTest, Recorder]:

@@ -7,7 +7,6 @@ migrated database tagged live, `adapters.binance` connected (start-up checks inc
 
 from __future__ import annotations
 
-import asyncio
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -21,14 +20,14 @@ from sqlmodel import Session, select
 from adapters.binance import BinanceExchange, BinanceOptions, Consistency, Timeouts, connect
 from chatbot.config import AlertsConfig, ChannelConfig, DeskConfig, PolicyConfig, Settings
 from chatbot.core import DeskCore
-from chatbot.replies import Actor, Notice, Reply, Request
+from chatbot.replies import Actor, Reply, Request
 from chatbot.store import migrate
 from chatbot.store.db import make_engine
-from chatbot.store.members import DeskMember
 from chatbot.store.mode import claim_database
 from chatbot.store.tables import Intent
 from tests.core.desk import AUDIT_KEY, MEMBERS, FakeClock, short_id
 from tests.fakes.binance import FakeBinance
+from tests.recorders import Recorder
 
 FAST = Timeouts(connect=2.0, read=0.5, read_retries=1, retry_delay=0.01)
 QUICK = Consistency(recent_seconds=60.0, checks=3, spacing=0.05)
@@ -45,30 +44,6 @@ def live_settings(fake: FakeBinance, url: str = "sqlite://", **kw: Any) -> Setti
                               "binance_api_base_url": fake.base_url}
     values.update(kw)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
-
-
-class Recorder:
-    """A notifier transport that keeps what it was given (our own port, not a library)."""
-
-    platform = "console"
-
-    def __init__(self) -> None:
-        self.channel: list[Notice] = []
-        self.arrived = asyncio.Event()
-
-    async def send_to_member(self, member: DeskMember, notice: Notice) -> bool:
-        return True
-
-    async def send_to_channel(self, channel_id: str, notice: Notice, *, silent: bool, topic_id: int | None) -> None:
-        self.channel.append(notice)
-        self.arrived.set()
-
-    async def nth(self, n: int, timeout: float = 5.0) -> Notice:
-        """The n-th channel notice (1-based), waiting for it (woken by its arrival, not by polling)."""
-        while len(self.channel) < n:
-            self.arrived.clear()
-            await asyncio.wait_for(self.arrived.wait(), timeout)
-        return self.channel[n - 1]
 
 
 @dataclass

@@ -7,7 +7,6 @@ Logs are at DEBUG (the most talkative) and must still not contain the key or the
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -15,20 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli import cli_env, member
 from tests.fakes.binance import API_KEY, API_SECRET, FakeBinance
 
-DESK_TOML = """\
-[[members]]
-name = "alice"
-role = "admin"
-telegram_id = 1001
-
-[[members]]
-name = "carol"
-role = "trader"
-telegram_id = 1003
-"""
-DROPPED_ENV = ("CHATBOT_", "TELEGRAM_", "BINANCE_", "DISCORD_")
+DESK_TOML = "\n".join((member("alice", "admin", telegram_id=1001), member("carol", "trader", telegram_id=1003)))
 
 
 @pytest.fixture
@@ -38,19 +27,15 @@ async def fake() -> AsyncIterator[FakeBinance]:
         yield server
 
 
-def cli_env(tmp_path: Path, fake: FakeBinance) -> dict[str, str]:
-    config = tmp_path / "desk.toml"
-    config.write_text(DESK_TOML)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(DROPPED_ENV)}
-    env.update(CHATBOT_DATABASE_URL=f"sqlite:///{tmp_path / 'desk.db'}", CHATBOT_CONFIG=str(config),
-               CHATBOT_LOG_LEVEL="DEBUG", CHATBOT_EXCHANGE="binance", BINANCE_API_KEY=API_KEY,
-               BINANCE_API_SECRET=API_SECRET, BINANCE_API_BASE_URL=fake.base_url, BINANCE_SYMBOLS="BTCUSDT")
-    return env
+def binance_env(tmp_path: Path, fake: FakeBinance) -> dict[str, str]:
+    return cli_env(tmp_path, toml=DESK_TOML, CHATBOT_LOG_LEVEL="DEBUG", CHATBOT_EXCHANGE="binance",
+                   BINANCE_API_KEY=API_KEY, BINANCE_API_SECRET=API_SECRET, BINANCE_API_BASE_URL=fake.base_url,
+                   BINANCE_SYMBOLS="BTCUSDT")
 
 
 async def chatbot(tmp_path: Path, fake: FakeBinance, *args: str, stdin: bytes = b"") -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "chatbot.cli", *args, cwd=tmp_path, env=cli_env(tmp_path, fake),
+        sys.executable, "-m", "chatbot.cli", *args, cwd=tmp_path, env=binance_env(tmp_path, fake),
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await asyncio.wait_for(proc.communicate(stdin), 60)
     assert proc.returncode is not None

@@ -14,7 +14,6 @@ import asyncio
 import json
 import time
 from decimal import Decimal
-from typing import Any
 
 import pytest
 
@@ -28,6 +27,7 @@ from chatbot.store.tables import DeskState
 from tests.binance.live import FAST, SYMBOLS, LiveDesk, live_settings, open_live_desk
 from tests.core.desk import short_id
 from tests.fakes.binance import FakeBinance
+from tests.recorders import Recorder
 
 LOANS = "/sapi/v1/margin/borrow-repay"
 ORDERS = "/sapi/v1/margin/order"
@@ -223,24 +223,10 @@ async def test_connection_refused_is_not_reached(fake: FakeBinance, db_url: str)
 
 
 
-class _Inbox:
-    platform = "console"
-
-    def __init__(self) -> None:
-        self.dms: list[tuple[str, str]] = []
-
-    async def send_to_member(self, member: Any, notice: Any) -> bool:
-        self.dms.append((member.name, notice.reply.title))
-        return True
-
-    async def send_to_channel(self, channel_id: str, notice: Any, *, silent: bool, topic_id: int | None) -> None:
-        return None
-
-
 async def test_a_ban_is_a_clear_answer_and_reaches_the_admins(fake: FakeBinance, db_url: str) -> None:
     desk = await open_live_desk(fake, db_url)
     try:
-        inbox = _Inbox()
+        inbox = Recorder()
         desk.core.notifier.register(inbox)
         fake.fail("GET", ACCOUNT, "418", retry_after=600)
         reply = await desk.say("dave", "/status")
@@ -249,7 +235,7 @@ async def test_a_ban_is_a_clear_answer_and_reaches_the_admins(fake: FakeBinance,
             if inbox.dms:
                 break
             await asyncio.sleep(0.01)
-        assert sorted(name for name, title in inbox.dms if "banned this IP" in title) == ["alice", "bob"]
+        assert sorted(name for name, title in inbox.dm_titles() if "banned this IP" in title) == ["alice", "bob"]
         assert [e.outcome for e in desk.core.audit.find("exchange.alarm")] == ["ban"]
     finally:
         await desk.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from decimal import Decimal
@@ -11,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from chatbot.config import ConfigError, Settings, load_desk
+from tests.cli import clean_env
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "chatbot.example.toml"
@@ -101,8 +101,7 @@ def test_settings_from_env_and_secrets_masked(monkeypatch: pytest.MonkeyPatch) -
 
 def run_cli(tmp_path: Path, *args: str, toml: str | None = None, extra_env: dict[str, str] | None = None,
             ) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CHATBOT_", "TELEGRAM_", "BINANCE_", "DISCORD_"))}
-    env["CHATBOT_DATABASE_URL"] = f"sqlite:///{tmp_path / 'cli.db'}"
+    env = clean_env(CHATBOT_DATABASE_URL=f"sqlite:///{tmp_path / 'cli.db'}")
     if toml is not None:
         env["CHATBOT_CONFIG"] = str(write(tmp_path, toml))
     env.update(extra_env or {})

@@ -1,7 +1,8 @@
 """Test desk: a migrated database, the paper exchange (manual clock, static prices) and the core.
 
 A `FakeClock` drives the core's clock (prompt expiry); the paper exchange has its own clock,
-advanced by `/clock` or `advance()` as in drills.
+advanced by `/clock` or `advance()` as in drills. `short_id`, `borrowed` and `intents` read back
+what tests assert on (the chat tests use `borrowed` on their cores too).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from sqlmodel import Session, select
+
 from adapters.console import run_console
 from adapters.paper import PaperExchange
 from chatbot.config import DeskConfig, MemberConfig, PaperConfig, PolicyConfig
@@ -20,6 +23,7 @@ from chatbot.core import DeskCore
 from chatbot.replies import Actor, Reply, Request
 from chatbot.store import migrate
 from chatbot.store.db import make_engine
+from chatbot.store.tables import Intent
 
 MEMBERS = [
     MemberConfig(name="alice", role="admin", telegram_id=1001, discord_id=2001),
@@ -87,6 +91,17 @@ async def open_desk(url: str, *, policy: PolicyConfig | None = None, paper: Pape
     core = DeskCore(engine=engine, exchange=exchange, desk=desk, clock=clock, audit_key=AUDIT_KEY)
     await core.start()
     return DeskUnderTest(url, core, exchange, clock)
+
+
+def intents(desk: DeskUnderTest) -> list[Intent]:
+    """The intents the desk has recorded, oldest first."""
+    with Session(desk.core.engine) as s:
+        return list(s.exec(select(Intent).order_by(Intent.id)).all())  # type: ignore[arg-type]
+
+
+async def borrowed(desk: DeskUnderTest | DeskCore, asset: str = "USDT") -> Decimal:
+    """What the cross account owes in `asset`, as the (paper) exchange sees it."""
+    return (await desk.exchange.account(None)).asset(asset).borrowed
 
 
 def short_id(reply: Reply | str) -> str:

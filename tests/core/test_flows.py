@@ -6,29 +6,9 @@ import asyncio
 from datetime import timedelta
 from decimal import Decimal
 
-import pytest
-from sqlmodel import Session, select
-
 from chatbot.config import PolicyConfig
 from chatbot.replies import Actor, Request, Severity
-from chatbot.store.tables import Intent
-from tests.core.desk import DeskUnderTest, open_desk, short_id
-
-
-def intents(desk: DeskUnderTest) -> list[Intent]:
-    with Session(desk.core.engine) as s:
-        return list(s.exec(select(Intent)).all())
-
-
-async def borrowed(desk: DeskUnderTest, asset: str = "USDT") -> Decimal:
-    return (await desk.exchange.account(None)).asset(asset).borrowed
-
-
-@pytest.fixture
-async def desk(db_url: str):  # type: ignore[no-untyped-def]
-    d = await open_desk(db_url)
-    yield d
-    await d.close()
+from tests.core.desk import DeskUnderTest, borrowed, intents, open_desk, short_id
 
 
 async def test_console_confirm_by_requester_executes_once(desk: DeskUnderTest) -> None:

@@ -6,12 +6,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlmodel import Session, select
-
 from adapters.paper import PaperExchange
 from chatbot.exchange import ExchangeUnavailable, OrderRequest
-from chatbot.store.tables import Intent
-from tests.core.desk import DeskUnderTest, open_desk, short_id
+from tests.core.desk import DeskUnderTest, intents, open_desk, short_id
 
 
 class TimeoutAfterAccepting:
@@ -40,11 +37,6 @@ class TimeoutAfterAccepting:
         if "order" in self.lose:
             raise ExchangeUnavailable("read timeout")
         return order
-
-
-def intents(desk: DeskUnderTest) -> list[Intent]:
-    with Session(desk.core.engine) as s:
-        return list(s.exec(select(Intent)).all())
 
 
 async def run(db_url: str, lose: set[str], command: str) -> tuple[DeskUnderTest, TimeoutAfterAccepting, str]:

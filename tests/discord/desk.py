@@ -1,27 +1,23 @@
-"""Building blocks for the Discord tests and benchmark: a desk core on the paper exchange, the bot.
+"""The Discord tests' (and benchmark's) desk: members with Discord ids, and the bot on the fake Discord.
 
-Like tests/telegram/desk.py (manual clock, static prices, zero fees, 20000 USDT cross), on SQLite
-(a migrated template copied per desk, since migrating takes ~0.5 s) or on PostgreSQL. Members carry
-Discord ids; erin has only a Telegram id, and mallory is not on the desk at all.
+The desk is tests/chat_desk.py's, on SQLite or PostgreSQL, with the paper exchange set up like the
+Telegram tests' (manual clock, static prices, zero fees, 20000 USDT cross) plus ETHUSDT. erin has
+only a Telegram id, and mallory is not on the desk at all.
 """
 
 from __future__ import annotations
 
-import shutil
-import uuid
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from adapters.discord import DiscordBot
-from adapters.paper import PaperExchange
-from chatbot.config import ChannelConfig, DeskConfig, MemberConfig, PaperConfig, PolicyConfig
+from chatbot.config import MemberConfig, PaperConfig
 from chatbot.core import DeskCore
-from chatbot.store import migrate
-from chatbot.store.db import make_engine
-from tests.core.desk import AUDIT_KEY
+from tests.chat_desk import open_chat_core
 from tests.fakes.discord import FakeDiscord
 
+MakeBot = Callable[..., Awaitable[DiscordBot]]  # the `make_bot` fixture (tests/chat_fixtures.py)
 ALICE, BOB, CAROL, DAVE, MALLORY = 2001, 2002, 2003, 2004, 6666
 MEMBERS = [
     MemberConfig(name="alice", role="admin", discord_id=ALICE, telegram_id=1001),
@@ -37,34 +33,9 @@ PAPER = PaperConfig(
 )
 
 
-def migrated_template(directory: Path) -> Path:
-    path = directory / "template.db"
-    migrate.upgrade(f"sqlite:///{path}")
-    return path
-
-
-def sqlite_copy(template: Path, directory: Path) -> str:
-    """A fresh, migrated SQLite database (a copy of the template)."""
-    path = directory / f"desk-{uuid.uuid4().hex[:8]}.db"
-    shutil.copy(template, path)
-    return f"sqlite:///{path}"
-
-
-async def open_core(url: str, *, policy: PolicyConfig | None = None, paper: bool = False,
-                    members: list[MemberConfig] | None = None, channels: list[ChannelConfig] | None = None,
-                    migrate_first: bool = False) -> DeskCore:
-    """A core on a database that already holds the schema (pass `migrate_first` for a blank one)."""
-    if migrate_first:
-        migrate.upgrade(url)
-    engine = make_engine(url)
-    exchange = await PaperExchange.open(engine, PAPER)
-    desk = DeskConfig(members=MEMBERS if members is None else members, policy=policy or PolicyConfig(),
-                      channels=channels or [], paper=PAPER)
-    core = DeskCore(engine=engine, exchange=exchange, desk=desk, audit_key=AUDIT_KEY)
-    # Unless `paper=True`, the paper engine stands in for a live exchange: no drills.
-    core.services.paper = paper
-    await core.start()
-    return core
+async def open_core(url: str, *, members: list[MemberConfig] | None = None, **kw: Any) -> DeskCore:
+    """A started core on a migrated database (see `open_chat_core` for the options)."""
+    return await open_chat_core(url, PAPER, MEMBERS if members is None else members, **kw)
 
 
 def new_bot(core: DeskCore, fake: FakeDiscord, **kw: Any) -> DiscordBot:

@@ -10,9 +10,10 @@ from adapters.discord import DiscordBot
 from adapters.discord.commands import command_line, slash_specs
 from chatbot.commands.registry import REGISTRY, ArgKind, visible_to
 from chatbot.core import DeskCore
-from tests.discord.conftest import MakeBot, MakeCore
-from tests.discord.desk import CAROL
-from tests.fakes.discord import GUILD_ID, FakeDiscord
+from tests.chat_desk import MakeCore
+from tests.discord.desk import CAROL, MakeBot
+from tests.fakes.discord import FakeDiscord
+from tests.fakes.discord_wire import GUILD_ID
 
 STRING, INTEGER, BOOLEAN = 3, 4, 5  # Discord option types
 EXPECTED_TYPE = {ArgKind.DAYS: INTEGER, ArgKind.FLAG: BOOLEAN}  # everything else is a string

@@ -13,16 +13,14 @@ from adapters.discord import DiscordBot
 from chatbot.config import MemberConfig, PolicyConfig
 from chatbot.core import DeskCore
 from chatbot.replies import Actor, Request
-from tests.discord.conftest import MakeBot, MakeCore
-from tests.discord.desk import ALICE, BOB, CAROL, DAVE, MALLORY, MEMBERS
-from tests.fakes.discord import DESK_CHANNEL, EPHEMERAL, FakeDiscord, Interaction
+from tests.chat_desk import MakeCore
+from tests.core.desk import borrowed
+from tests.discord.desk import ALICE, BOB, CAROL, DAVE, MALLORY, MEMBERS, MakeBot
+from tests.fakes.discord import FakeDiscord
+from tests.fakes.discord_state import Interaction
+from tests.fakes.discord_wire import DESK_CHANNEL, EPHEMERAL
 
 SUCCESS, DANGER, SECONDARY = 3, 4, 2  # Discord button styles
-
-
-async def borrowed(core: DeskCore, asset: str = "USDT") -> Decimal:
-    """What the cross account owes in `asset`, as the (paper) exchange sees it."""
-    return (await core.exchange.account(None)).asset(asset).borrowed
 
 
 def custom_ids(message: dict[str, Any]) -> list[str]:

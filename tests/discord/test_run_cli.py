@@ -7,75 +7,36 @@ then SIGTERM stops everything with exit code 0. Neither token may appear in the 
 
 from __future__ import annotations
 
-import asyncio
-import os
-import signal
-import sys
 from pathlib import Path
 
-from tests.fakes.discord import DESK_CHANNEL, FakeDiscord
+from tests.cli import PAPER_TOML, Cli, cli_env, member
+from tests.fakes.discord import FakeDiscord
+from tests.fakes.discord_wire import DESK_CHANNEL
 from tests.fakes.telegram import FakeTelegram
-from tests.telegram.test_run_cli import Cli
 
 TELEGRAM_TOKEN = "424242424:CLI-both-secret-telegram-token_never-printed"
 DISCORD_TOKEN = "MTQyNDI0MjQyNDI0MjQyNDI0.GcLiBo.CLI-both-secret-discord-token_never-printed"
 TG_ALERTS = -100555
 TG_CAROL, DC_ALICE, DC_CAROL = 1003, 2001, 2003
-DESK_TOML = f"""\
-[[members]]
-name = "alice"
-role = "admin"
-telegram_id = 1001
-discord_id = {DC_ALICE}
-
-[[members]]
-name = "carol"
-role = "trader"
-telegram_id = {TG_CAROL}
-discord_id = {DC_CAROL}
-
-[[channels]]
-platform = "telegram"
-id = "{TG_ALERTS}"
-kinds = {{ margin = "on" }}
-
-[[channels]]
-platform = "discord"
-id = "{DESK_CHANNEL}"
-kinds = {{ margin = "on" }}
-
-[paper]
-clock = "manual"
-price_feed = "static"
-taker_fee = "0"
-maker_fee = "0"
-
-[paper.prices]
-BTCUSDT = "35000"
-
-[paper.cross]
-USDT = "20000"
-"""
-DROPPED_ENV = ("CHATBOT_", "TELEGRAM_", "BINANCE_", "DISCORD_")
+DESK_TOML = "\n".join((
+    member("alice", "admin", telegram_id=1001, discord_id=DC_ALICE),
+    member("carol", "trader", telegram_id=TG_CAROL, discord_id=DC_CAROL),
+    f'[[channels]]\nplatform = "telegram"\nid = "{TG_ALERTS}"\nkinds = {{ margin = "on" }}\n',
+    f'[[channels]]\nplatform = "discord"\nid = "{DESK_CHANNEL}"\nkinds = {{ margin = "on" }}\n',
+    PAPER_TOML,
+))
 
 
-def cli_env(tmp_path: Path, tg: FakeTelegram, dc: FakeDiscord) -> dict[str, str]:
-    config = tmp_path / "desk.toml"
-    config.write_text(DESK_TOML)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(DROPPED_ENV)}
-    env.update(CHATBOT_DATABASE_URL=f"sqlite:///{tmp_path / 'desk.db'}", CHATBOT_CONFIG=str(config),
-               CHATBOT_LOG_LEVEL="DEBUG",  # the most talkative logs: no token in them either
-               TELEGRAM_BOT_TOKEN=tg.token, TELEGRAM_API_BASE_URL=tg.base_url, PTB_TIMEDELTA="1",
-               DISCORD_BOT_TOKEN=dc.token, DISCORD_API_BASE_URL=dc.api_base_url, DISCORD_GATEWAY_URL=dc.gateway_url)
-    return env
+def run_env(tmp_path: Path, tg: FakeTelegram, dc: FakeDiscord) -> dict[str, str]:
+    return cli_env(tmp_path, toml=DESK_TOML,
+                   CHATBOT_LOG_LEVEL="DEBUG",  # the most talkative logs: no token in them either
+                   TELEGRAM_BOT_TOKEN=tg.token, TELEGRAM_API_BASE_URL=tg.base_url, PTB_TIMEDELTA="1",
+                   DISCORD_BOT_TOKEN=dc.token, DISCORD_API_BASE_URL=dc.api_base_url, DISCORD_GATEWAY_URL=dc.gateway_url)
 
 
 async def test_chatbot_run_serves_telegram_and_discord_together(tmp_path: Path) -> None:
     async with FakeTelegram(TELEGRAM_TOKEN) as tg, FakeDiscord(DISCORD_TOKEN) as dc:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "chatbot.cli", "run", cwd=tmp_path, env=cli_env(tmp_path, tg, dc),
-            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-        cli = Cli(proc)
+        cli = await Cli.start(tmp_path, "run", env=run_env(tmp_path, tg, dc))
         try:
             # Both started: Telegram polls, Discord synced its commands and is on the gateway.
             await cli.until(tg.wait_arrivals("getUpdates", timeout=15))
@@ -103,15 +64,11 @@ async def test_chatbot_run_serves_telegram_and_discord_together(tmp_path: Path) 
             tg_alerts = await cli.until(tg.wait_for("sendMessage", 2))
             assert tg_alerts[1].params["chat_id"] == TG_ALERTS and "LOW MARGIN" in tg_alerts[1].result["text"]
 
-            proc.send_signal(signal.SIGTERM)
-            code = await asyncio.wait_for(proc.wait(), 10)
-            await asyncio.gather(*cli.readers)
+            code = await cli.terminate(10)
             assert code == 0, cli.text()
             assert dc.connections == 0
         finally:
-            if proc.returncode is None:
-                proc.kill()
-                await proc.wait()
+            await cli.kill()
     output = cli.text()
     assert "Discord bot desk" in output and "Telegram bot @desk_bot" in output  # the logs were captured at all
     for secret in (TELEGRAM_TOKEN, TELEGRAM_TOKEN.split(":", 1)[1], DISCORD_TOKEN, *DISCORD_TOKEN.split(".")):

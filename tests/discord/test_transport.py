@@ -13,9 +13,10 @@ from adapters.discord import DiscordBot
 from chatbot.config import ChannelConfig
 from chatbot.core import DeskCore
 from chatbot.replies import Action, ActionStyle, Notice, Reply, Severity
-from tests.discord.conftest import MakeBot, MakeCore
-from tests.discord.desk import ALICE, BOB, CAROL
-from tests.fakes.discord import DESK_CHANNEL, SUPPRESS_NOTIFICATIONS, FakeDiscord
+from tests.chat_desk import MakeCore
+from tests.discord.desk import ALICE, BOB, CAROL, MakeBot
+from tests.fakes.discord import FakeDiscord
+from tests.fakes.discord_wire import DESK_CHANNEL, SUPPRESS_NOTIFICATIONS
 
 QUIET_CHANNEL = "1300000000000000009"
 

@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl
 
 from aiohttp import web
@@ -34,7 +34,9 @@ from adapters.paper.model import dt_to_ms
 from chatbot.config import PaperConfig
 from chatbot.exchange import ExchangeError
 
-from .binance_routes import REMOVED, ROUTES, Params
+from .binance_params import Params
+from .binance_routes import REMOVED, ROUTES
+from .server import LocalServer
 
 API_KEY = "fakeKEY0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01"
 API_SECRET = "fakeSECRET9876543210zyxwvutsrqponmlkjihgfedcbaZYXWVUTSRQPONMLKJIHGFE"
@@ -87,9 +89,12 @@ class Fault:
 AFTER = {"503_after", "timeout_after", "drop_after", "-1007_after"}
 
 
-class FakeBinance:
+class FakeBinance(LocalServer):
+    runner_options: ClassVar[dict[str, Any]] = {"handler_cancellation": True}
+
     def __init__(self, config: PaperConfig | None = None, *, api_key: str = API_KEY, api_secret: str = API_SECRET,
                  start: datetime = START, latency: float = 0.0) -> None:
+        super().__init__()
         self.engine = PaperEngine(config or default_config(), now_ms=dt_to_ms(start))
         self.engine.seed()
         self.engine.take_journal()
@@ -108,27 +113,20 @@ class FakeBinance:
         self._sockets: set[web.WebSocketResponse] = set()
         self._outbox: list[dict[str, Any]] = []
         self._synced = time.monotonic()
-        self._runner: web.AppRunner | None = None
-        self.base_url = ""
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def __aenter__(self) -> FakeBinance:
-        app = web.Application()
+    def _routes(self, app: web.Application) -> None:
         app.router.add_get("/ws/{key}", self._stream)
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.base_url = f"http://127.0.0.1:{port}"
-        return self
 
-    async def __aexit__(self, *exc: object) -> None:
+    async def close(self) -> None:
         await self.drop_streams()
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await super().close()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
 
     # ------------------------------------------------------------------ test controls
 

@@ -3,29 +3,38 @@
 Why it exists: `tests/fakes/binance.py` owns the HTTP side (signatures, clock, faults, weights);
 this module is the table of live endpoints the bot may use and what each does, so the fake answers
 python-binance exactly as the exchange would (shared/reference/binance-margin.md §2–§4). Parameters
-are parsed as Binance does: decimals must be plain decimal strings (`1e-05` gets -1100), flags are
-`TRUE`/`FALSE`. Removed endpoints are listed in `REMOVED` and never reach the engine.
+are parsed as Binance does (tests/fakes/binance_params.py): decimals must be plain decimal strings
+(`1e-05` gets -1100), flags are `TRUE`/`FALSE`. Removed endpoints are listed in `REMOVED` and never
+reach the engine.
 """
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from chatbot.exchange import CROSS, SPOT, ExchangeError, LoanType, OrderRequest, OrderType, Side, SideEffect
+from chatbot.exchange import CROSS, SPOT, LoanType, OrderRequest, OrderType, Side, SideEffect
 
 from . import binance_json as js
+from .binance_params import (
+    DAY_MS,
+    Params,
+    _account_key,
+    _err,
+    _int,
+    _page,
+    _symbol,
+    _window,
+    amount,
+    dec,
+    flag,
+    need,
+)
 
 if TYPE_CHECKING:
     from .binance import FakeBinance
-
-Params = dict[str, str]
-NUMBER = re.compile(r"^[0-9]{1,20}(\.[0-9]{1,20})?$")
-DAY_MS = 86_400_000
 
 # Binance removed these on 2024-03-31 (margin change log 2024-01-09); python-binance 1.0.37 still calls them.
 REMOVED = {"/sapi/v1/margin/loan", "/sapi/v1/margin/repay", "/sapi/v1/margin/transfer:POST",
@@ -40,70 +49,6 @@ class Route:
     weight: int  # IP weight (X-MBX-USED-WEIGHT-1M for /api, X-SAPI-USED-IP-WEIGHT-1M for /sapi)
     uid_weight: int
     handler: Callable[[FakeBinance, Params], Any]
-
-
-def _err(code: int, msg: str) -> ExchangeError:
-    return ExchangeError(code, msg)
-
-
-def need(p: Params, name: str) -> str:
-    value = p.get(name)
-    if value is None or value == "":
-        raise _err(-1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.")
-    return value
-
-
-def dec(p: Params, name: str, required: bool = True) -> Decimal | None:
-    if name not in p and not required:
-        return None
-    value = need(p, name)
-    if not NUMBER.match(value):
-        raise _err(-1100, f"Illegal characters found in parameter '{name}'; legal range is "
-                          "'^([0-9]{1,20})(\\.[0-9]{1,20})?$'.")
-    return Decimal(value)
-
-
-def amount(p: Params, name: str = "amount") -> Decimal:
-    value = dec(p, name)
-    assert value is not None
-    return value
-
-
-def flag(p: Params, name: str = "isIsolated") -> bool:
-    value = p.get(name, "FALSE")
-    if value not in ("TRUE", "FALSE"):
-        raise _err(-1100, f"Illegal characters found in parameter '{name}'; legal range is 'TRUE, FALSE'.")
-    return value == "TRUE"
-
-
-def _int(p: Params, name: str) -> int | None:
-    return int(p[name]) if p.get(name) else None
-
-
-def _window(fake: FakeBinance, p: Params, span_days: int) -> tuple[int, int]:
-    end = _int(p, "endTime") or fake.now_ms
-    start = _int(p, "startTime")
-    if start is None:
-        start = end - span_days * DAY_MS
-    return start, end
-
-
-def _page(rows: list[Any], p: Params, render: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
-    size = min(int(p.get("size", "10")), 100)
-    current = max(int(p.get("current", "1")), 1)
-    chunk = rows[(current - 1) * size: current * size]
-    return {"rows": [render(r) for r in chunk], "total": len(rows)}
-
-
-def _symbol(fake: FakeBinance, p: Params, name: str = "symbol") -> str:
-    sym = need(p, name).upper()
-    if sym not in fake.engine.symbols:
-        raise _err(-1121, "Invalid symbol.")
-    return sym
-
-
-def _account_key(fake: FakeBinance, p: Params) -> str:
-    return fake.engine.account_key(_symbol(fake, p) if flag(p) else None)
 
 
 # ---------------------------------------------------------------------------- spot & reference

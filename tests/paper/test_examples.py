@@ -6,7 +6,6 @@ a manual clock (`advance`) and the common settings of §6 unless a test says oth
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from decimal import ROUND_UP, Decimal
 
 import pytest
@@ -31,9 +30,8 @@ from chatbot.exchange import (
 )
 from chatbot.margin import Band, Thresholds
 
-from .helpers import D, limit, market, q8, utc
+from .helpers import D, Open, limit, market, q8, utc
 
-Open = Callable[..., Awaitable[PaperExchange]]
 A_START = utc(2024, 1, 1)
 B_START = utc(2024, 3, 1, 10)
 

@@ -4,7 +4,7 @@ replayed prices, the seeded random walk and the realtime clock (driven by a fake
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +29,8 @@ from chatbot.exchange import (
     isolated_account,
 )
 
-from .helpers import D, limit, market, paper_config, utc
+from .helpers import D, Open, limit, market, paper_config, utc
 
-Open = Callable[..., Awaitable[PaperExchange]]
 SCENARIO_CONFIG: dict[str, Any] = {
     "start_time": "2024-01-01T00:10:00Z", "taker_fee": "0.001", "maker_fee": "0.0005",
     "prices": {"BTCUSDT": "35000", "ETHUSDT": "2000"},

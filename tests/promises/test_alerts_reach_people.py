@@ -11,33 +11,9 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
-
-from chatbot.replies import Notice
-from chatbot.store.members import DeskMember
-from tests.core.desk import DeskUnderTest, open_desk, short_id
-from tests.promises.cli import chatbot
-
-
-@pytest.fixture
-async def desk(db_url: str):  # type: ignore[no-untyped-def]
-    d = await open_desk(db_url)  # no [[channels]] at all
-    yield d
-    await d.close()
-
-
-class Inbox:
-    platform = "console"
-
-    def __init__(self) -> None:
-        self.dms: list[tuple[str, Notice]] = []
-
-    async def send_to_member(self, member: DeskMember, notice: Notice) -> bool:
-        self.dms.append((member.name, notice))
-        return True
-
-    async def send_to_channel(self, channel_id: str, notice: Notice, *, silent: bool, topic_id: int | None) -> None:
-        raise AssertionError("no channel is configured")
+from tests.cli import chatbot
+from tests.core.desk import DeskUnderTest, short_id
+from tests.recorders import Recorder
 
 
 async def leveraged_long(desk: DeskUnderTest) -> None:
@@ -58,7 +34,7 @@ async def test_an_incident_nobody_heard_is_not_counted_and_is_sent_again(desk: D
     await desk.exchange.set_price("BTCUSDT", Decimal("26500"))  # no transport registered: nobody can hear it
     (incident,) = desk.core.monitor.incidents.all_open()
     assert incident.notifications == 0 and incident.last_notified_at is None
-    inbox = Inbox()
+    inbox = Recorder(channels=False)
     desk.core.notifier.register(inbox)
     await desk.core.monitor.check_all()
     assert sorted(name for name, n in inbox.dms if n.data["event"] == "fire") == ["alice", "bob"]

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from chatbot.store.audit import _canonical
 from chatbot.store.db import make_engine
-from tests.promises.cli import chatbot, cli_env
+from tests.cli import chatbot, cli_env
 
 
 def drill(tmp_path: Path) -> dict[str, str]:

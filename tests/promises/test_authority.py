@@ -11,20 +11,14 @@ import pytest
 
 from chatbot.config import PolicyConfig
 from chatbot.flows import pending as states
-from tests.core.desk import DeskUnderTest, open_desk, short_id
+from tests.core.desk import DeskUnderTest, borrowed, short_id
 
 POLICY = PolicyConfig(approval_notional_usdt=Decimal("5000"))
 
 
 @pytest.fixture
-async def desk(db_url: str):  # type: ignore[no-untyped-def]
-    d = await open_desk(db_url, policy=POLICY)
-    yield d
-    await d.close()
-
-
-async def borrowed(desk: DeskUnderTest) -> Decimal:
-    return (await desk.exchange.account(None)).asset("USDT").borrowed
+def desk_policy() -> PolicyConfig:
+    return POLICY
 
 
 async def add_erin(desk: DeskUnderTest, telegram_id: int = 5555) -> None:

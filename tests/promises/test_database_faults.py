@@ -26,8 +26,8 @@ from sqlalchemy import event
 from sqlmodel import Session, select
 
 from chatbot.store.tables import AuditEntry, Intent
+from tests.cli import chatbot, cli_env, one_line
 from tests.core.desk import DeskUnderTest, open_desk, short_id
-from tests.promises.cli import chatbot, cli_env, one_line
 
 PG_URL = os.environ.get("CHATBOT_TEST_POSTGRES_URL")
 

@@ -13,16 +13,14 @@ import pytest
 
 from chatbot.config import PolicyConfig
 from chatbot.flows import pending as states
-from tests.core.desk import DeskUnderTest, open_desk, short_id
+from tests.core.desk import DeskUnderTest, short_id
 
 POLICY = PolicyConfig(approval_notional_usdt=Decimal("5000"), preview_tolerance_pct=Decimal("2"))
 
 
 @pytest.fixture
-async def desk(db_url: str):  # type: ignore[no-untyped-def]
-    d = await open_desk(db_url, policy=POLICY)
-    yield d
-    await d.close()
+def desk_policy() -> PolicyConfig:
+    return POLICY
 
 
 async def btc(desk: DeskUnderTest) -> Decimal:

@@ -12,7 +12,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from chatbot.store.db import make_engine
-from tests.promises.cli import chatbot, cli_env
+from tests.cli import chatbot, cli_env
 
 
 def test_granting_a_toml_members_name_in_another_case_is_refused_and_restarts_work(tmp_path: Path) -> None:

@@ -11,14 +11,13 @@ import json
 from decimal import Decimal
 from typing import Any
 
-import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from adapters.paper import PaperExchange
 from chatbot.exchange import ExchangeUnavailable
 from chatbot.execution import DONE, NOT_SENT, UNKNOWN
 from chatbot.store.tables import Intent
-from tests.core.desk import DeskUnderTest, open_desk, short_id
+from tests.core.desk import DeskUnderTest, intents, short_id
 
 
 class Flaky:
@@ -45,22 +44,10 @@ class Flaky:
         return await self.exchange.loan_records(*args, **kw)
 
 
-@pytest.fixture
-async def desk(db_url: str):  # type: ignore[no-untyped-def]
-    d = await open_desk(db_url)
-    yield d
-    await d.close()
-
-
 def flaky(desk: DeskUnderTest) -> Flaky:
     wrapped = Flaky(desk.exchange)
     desk.core.services.exchange = desk.core.executor.exchange = wrapped  # type: ignore[assignment]
     return wrapped
-
-
-def intents(desk: DeskUnderTest) -> list[Intent]:
-    with Session(desk.core.engine) as s:
-        return list(s.exec(select(Intent).order_by(Intent.id)).all())  # type: ignore[arg-type]
 
 
 async def borrow(desk: DeskUnderTest, amount: str) -> str:

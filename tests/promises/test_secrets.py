@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.promises.cli import chatbot, cli_env
+from tests.cli import chatbot, cli_env
 
 SENTINEL_PASSWORD = "SENTINEL-pw/with:odd@chars"
 SECRET = "SENTINELsecretVALUE99"

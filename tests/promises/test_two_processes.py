@@ -8,7 +8,6 @@ the setup the README describes — `chatbot run` serving Telegram beside a conso
 from __future__ import annotations
 
 import asyncio
-import signal
 import subprocess
 import sys
 from decimal import Decimal
@@ -18,8 +17,8 @@ import pytest
 import sqlalchemy as sa
 
 from chatbot.store.db import make_engine
+from tests.cli import Cli, chatbot, cli_env
 from tests.fakes.telegram import FakeTelegram
-from tests.promises.cli import chatbot, cli_env
 
 ROUNDS = 8
 
@@ -70,16 +69,14 @@ def test_two_consoles_share_one_ledger_postgres(tmp_path: Path, postgres_url: st
 
 async def test_chatbot_run_on_telegram_beside_a_console_drill(tmp_path: Path) -> None:
     """`chatbot run` serves Telegram while an admin drills on the console: both trade on one ledger."""
-    from tests.telegram.test_run_cli import TOKEN, Cli
+    from tests.telegram.test_run_cli import TOKEN
 
     url = f"sqlite:///{tmp_path / 'desk.db'}"
     async with FakeTelegram(TOKEN) as fake:
         env = cli_env(tmp_path, url, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=fake.base_url)
         assert chatbot(tmp_path, "db", "upgrade", env=env).returncode == 0
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "chatbot.cli", "run", cwd=tmp_path, env=env, stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        cli = Cli(proc)
+        cli = await Cli.start(tmp_path, "run", env=env)
+        proc = cli.proc
         try:
             await cli.until(fake.wait_arrivals("getUpdates"))
             console_env = {k: v for k, v in env.items() if not k.startswith("TELEGRAM_")}
@@ -97,9 +94,7 @@ async def test_chatbot_run_on_telegram_beside_a_console_drill(tmp_path: Path) ->
             edits = [c.params["text"] for c in fake.calls_of("editMessageText")]
             assert sum("Done [" in text for text in edits) == ROUNDS, edits
         finally:
-            proc.send_signal(signal.SIGTERM)
-            await asyncio.wait_for(proc.wait(), 15)
-            await asyncio.gather(*cli.readers)
+            await cli.terminate(15)
         assert proc.returncode == 0, cli.text()
     loans, borrowed, done, _ = ledger(url)
     assert loans == 2 * ROUNDS and done == 2 * ROUNDS

@@ -14,9 +14,11 @@ import pytest
 
 from chatbot.config import PolicyConfig
 from chatbot.core import DeskCore
+from tests.chat_desk import MakeCore
+from tests.core.desk import borrowed
 from tests.fakes.telegram import FakeTelegram
-from tests.telegram.desk import ALICE, BOB, CAROL
-from tests.telegram.test_flows import MakeBot, MakeCore, borrowed, say
+from tests.telegram.desk import ALICE, BOB, CAROL, MakeBot
+from tests.telegram.test_flows import say
 
 FIRST_WORD = r"\[([0-9a-f]{6})\]"
 

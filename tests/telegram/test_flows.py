@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
 from adapters.telegram import TelegramBot
 from chatbot.config import MemberConfig, PolicyConfig
 from chatbot.core import DeskCore
+from tests.chat_desk import MakeCore
+from tests.core.desk import borrowed
 from tests.fakes.telegram import Call, FakeTelegram
-from tests.telegram.desk import ALICE, BOB, CAROL, DAVE, MALLORY, MEMBERS
-
-MakeCore = Callable[..., Awaitable[DeskCore]]
-MakeBot = Callable[..., Awaitable[TelegramBot]]
+from tests.telegram.desk import ALICE, BOB, CAROL, DAVE, MALLORY, MEMBERS, MakeBot
 
 
 async def say(fake: FakeTelegram, user: int, text: str, *, replies: int = 1, **kw: Any) -> list[Call]:
@@ -29,11 +27,6 @@ async def press(fake: FakeTelegram, user: int, message: dict[str, Any], data: st
     before = len(fake.calls_of("answerCallbackQuery"))
     fake.press(user, message, data)
     return (await fake.wait_for("answerCallbackQuery", before + 1))[before]
-
-
-async def borrowed(core: DeskCore, asset: str = "USDT") -> Decimal:
-    """What the cross account owes in `asset`, as the (paper) exchange sees it."""
-    return (await core.exchange.account(None)).asset(asset).borrowed
 
 
 def message_of(fake: FakeTelegram, call: Call) -> dict[str, Any]:

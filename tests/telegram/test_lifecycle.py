@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 
 import aiohttp
 import pytest
@@ -15,11 +14,10 @@ from adapters.telegram import TelegramBot, WebhookConfig, run_telegram
 from chatbot.commands.registry import REGISTRY, visible_to
 from chatbot.config import Settings
 from chatbot.core import DeskCore
+from tests.chat_desk import MakeCore
 from tests.fakes.telegram import FakeTelegram
-from tests.telegram.desk import ALICE, BOB, CAROL, DAVE, new_bot
+from tests.telegram.desk import ALICE, BOB, CAROL, DAVE, MakeBot, new_bot
 
-MakeCore = Callable[..., Awaitable[DeskCore]]
-MakeBot = Callable[..., Awaitable[TelegramBot]]
 SENTINEL_TOKEN = "987654321:SENTINEL-bot-token-must-never-be-logged"
 
 

@@ -16,7 +16,7 @@ from adapters.telegram.render import (
     tg_len,
 )
 from chatbot.replies import Action, Reply, Severity, Table
-from tests.fakes.telegram import parse_html
+from tests.fakes.telegram_wire import parse_html
 
 NASTY = "<b>BTC & co</b> <script>"
 

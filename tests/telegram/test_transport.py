@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -12,11 +11,10 @@ from adapters.telegram import TelegramBot
 from chatbot.config import ChannelConfig
 from chatbot.core import DeskCore
 from chatbot.replies import Action, Notice, Reply, Severity
+from tests.chat_desk import MakeCore
 from tests.fakes.telegram import FakeTelegram
-from tests.telegram.desk import ALICE, BOB, CAROL
+from tests.telegram.desk import ALICE, BOB, CAROL, MakeBot
 
-MakeCore = Callable[..., Awaitable[DeskCore]]
-MakeBot = Callable[..., Awaitable[TelegramBot]]
 FLOOD = {"retry_after": 0.05}  # Telegram sends whole seconds; a fraction keeps the tests fast, same code path
 
 
