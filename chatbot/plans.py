@@ -37,6 +37,29 @@ class OrderStep:
     side: Side
     qty: Decimal
     side_effect: SideEffect
+    type: str = "MARKET"  # MARKET | LIMIT | STOP_LOSS | TAKE_PROFIT | OCO
+    price: Decimal | None = None  # LIMIT's price; an OCO's limit (take-profit) leg
+    stop_price: Decimal | None = None  # STOP_LOSS / TAKE_PROFIT trigger; an OCO's stop leg
+
+
+@dataclass(frozen=True)
+class TransferStep:
+    """Move `amount` of `asset` between wallets named as the port names them (SPOT, CROSS, ISOLATED:<pair>)."""
+
+    asset: str
+    amount: Decimal
+    source: str
+    target: str
+
+
+@dataclass(frozen=True)
+class CancelStep:
+    """Cancel a resting order (a whole OCO when `list_id` is set)."""
+
+    symbol: str
+    order_id: int
+    isolated: bool
+    list_id: int = -1
 
 
 @dataclass(frozen=True)
@@ -60,6 +83,13 @@ class Plan:
     borrow: tuple[str, Decimal] | None = None
     repay: tuple[str, Decimal] | None = None
     limits: tuple[str, ...] = ()
+    transfer: TransferStep | None = None
+    cancel: CancelStep | None = None
+    repay_after: bool = False  # the repay is sent after the order (a partial close repaying in proportion)
+    debt_before: bool = True  # whether the account owed anything before / after (∞ only without debt)
+    debt_after: bool = True
+    details: tuple[tuple[str, str], ...] = ()  # more preview lines (a transfer's other side)
+    raises_risk: bool | None = None  # None: the command decides (`increases_risk`); set for transfers
 
     def preview(self) -> dict[str, str]:
         out = {
@@ -71,6 +101,8 @@ class Plan:
         }
         if self.main_asset:
             out["main_asset"] = self.main_asset
+        if self.details:
+            out["details"] = "; ".join(f"{k}: {v}" for k, v in self.details)
         return out
 
 
@@ -78,14 +110,34 @@ def steps_of(plan: Plan) -> list[str]:
     """The exchange calls a plan makes, exactly (what a confirmation and an approval bind to)."""
     where = account_label(plan.account)
     steps = []
+    if plan.transfer:
+        t = plan.transfer
+        steps.append(f"TRANSFER {t.amount} {t.asset} {t.source} → {t.target}")
     if plan.borrow:
         steps.append(f"BORROW {plan.borrow[1]} {plan.borrow[0]} ({where})")
     if plan.repay and plan.order is None:
         steps.append(f"REPAY {plan.repay[1]} {plan.repay[0]} ({where})")
     if plan.order:
-        o = plan.order
-        steps.append(f"MARKET {o.side.value} {o.qty} {o.symbol} {o.side_effect.value} ({where})")
+        steps.append(f"{order_text(plan.order)} ({where})")
+    if plan.repay and plan.order is not None and plan.repay_after:
+        steps.append(f"REPAY {plan.repay[1]} {plan.repay[0]} ({where})")
+    if plan.cancel:
+        c = plan.cancel
+        what = f"OCO list {c.list_id}" if c.list_id != -1 else f"order {c.order_id}"
+        steps.append(f"CANCEL {what} {c.symbol} ({where})")
     return steps
+
+
+def order_text(o: OrderStep) -> str:
+    """How an order reads in a prompt and an approval: its exact parameters."""
+    head = f"{o.side.value} {o.qty} {o.symbol}"
+    if o.type == "MARKET":
+        return f"MARKET {head} {o.side_effect.value}"
+    if o.type == "LIMIT":
+        return f"LIMIT {head} @ {o.price} {o.side_effect.value}"
+    if o.type == "OCO":
+        return f"OCO {head} limit {o.price} / stop {o.stop_price} {o.side_effect.value}"
+    return f"{o.type} {head} trigger {o.stop_price} {o.side_effect.value}"
 
 
 def _balances(snapshot: AccountSnapshot) -> dict[str, Balances]:
@@ -151,6 +203,8 @@ def _finish(command: str, snapshot: AccountSnapshot, book: dict[str, Balances], 
     main = margin.main_asset(exposures(book, prices), quote)
     liq = price_at_level(book, prices, main, snapshot.thresholds.liquidation) if main else D0
     hour = margin.hourly_interest_value({a: b.borrowed for a, b in book.items()}, rates, prices)
+    kw.setdefault("debt_before", snapshot.total_liability_value > 0)
+    kw.setdefault("debt_after", liab > 0)
     return Plan(
         command=command, account=snapshot.isolated_symbol, notional=notional,
         ml_before=snapshot.margin_level, ml_after=ml_after,

@@ -6,7 +6,7 @@
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2026-12-02 12:54:16.385055
+Create Date: 2026-12-02 12:58:41.961579
 """
 
 from collections.abc import Sequence
@@ -53,6 +53,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('client_id', sa.String(length=40), nullable=False),
     sa.Column('kind', sa.String(length=8), nullable=False),
+    sa.Column('exchange_id', sa.BigInteger(), nullable=True),
     sa.Column('symbol', sa.String(length=32), nullable=False),
     sa.Column('isolated', sa.Boolean(), nullable=False),
     sa.Column('requester', sa.String(length=64), nullable=False),

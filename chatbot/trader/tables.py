@@ -57,6 +57,7 @@ class DeskOrder(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     client_id: str = Field(max_length=40, unique=True)  # the intent's client id (order or OCO list)
     kind: str = Field(max_length=8)  # order | oco
+    exchange_id: int | None = Field(default=None, sa_type=sa.BigInteger)  # the order id, or the OCO's list id
     symbol: str = Field(max_length=32)
     isolated: bool = False
     requester: str = Field(max_length=64)
