@@ -41,6 +41,7 @@ class ArgSpec:
     required: bool = True
     help: str = ""
     choices: tuple[str, ...] = ()
+    label: str = ""  # how usage spells it when the name cannot be a keyword ("from")
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ class CommandSpec:
     def usage(self) -> str:
         parts = [f"/{self.name}"]
         for a in self.args:
-            token = a.name.upper() if a.kind is not ArgKind.FLAG else a.name
+            token = (a.label or a.name).upper() if a.kind is not ArgKind.FLAG else a.name
             parts.append(token if a.required else f"[{token}]")
         return " ".join(parts)
 
@@ -114,8 +115,8 @@ _SPECS: tuple[CommandSpec, ...] = (
                 "/close BTCUSDT  or  /close BTCUSDT 50%", mutating=True),
     CommandSpec("transfer", "Move collateral between spot, cross and a pair's isolated account", "trader",
                 (A("asset", K.ASSET, help="asset to move"), A("amount", K.AMOUNT, help="how much"),
-                 A("from", K.WORD, help="spot, cross or a pair like BTCUSDT"),
-                 A("to", K.WORD, help="spot, cross or a pair like BTCUSDT")),
+                 A("source", K.WORD, help="from: spot, cross or a pair like BTCUSDT", label="from"),
+                 A("target", K.WORD, help="to: spot, cross or a pair like BTCUSDT", label="to")),
                 "/transfer USDT 500 spot cross", mutating=True, increases_risk=True),
     CommandSpec("order", "Limit, stop-loss or take-profit order on margin", "trader",
                 (A("side", K.WORD, choices=("buy", "sell"), help="buy or sell"), A("symbol", K.SYMBOL, help="pair"),

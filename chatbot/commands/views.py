@@ -180,7 +180,7 @@ def describe(p: Pending) -> str:
     elif p.command == "close":
         text = f"close {a['qty']} of {a['symbol']}" if a.get("qty") else f"close {a['symbol']}"
     elif p.command == "transfer":
-        return f"transfer {a['amount']} {a['asset']} {a['from'].lower()} → {a['to'].lower()}"
+        return f"transfer {a['amount']} {a['asset']} {a['source'].lower()} → {a['target'].lower()}"
     elif p.command == "order":
         text = f"{a['type']} {a['side']} {a['qty']} {a['symbol']} @ {a['price']}"
     elif p.command == "oco":

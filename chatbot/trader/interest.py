@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from chatbot import margin
 from chatbot.alerts.summary import charged_by_asset
-from chatbot.display import num, places
+from chatbot.display import num
 from chatbot.exchange import AccountSnapshot, InterestRecord, account_label
 from chatbot.money import fmt
 from chatbot.replies import Reply, Table
@@ -41,16 +41,15 @@ def interest_reply(parts: list[tuple[AccountSnapshot, dict[str, Decimal], list[I
             price = snap.prices.get(name, D0)
             day_value += per_day * price
             charged_value += charged.get(name, D0) * price
-            p = places(name) if name in ("USDT",) else 8
-            rows.append((f"{name} {'x' if snap.isolated_symbol else 'c'}", num(bal.borrowed, p), num(bal.interest, p),
-                         num(charged.get(name, D0), p), num(per_day, p)))
+            rows.append((f"{name}*" if snap.isolated_symbol else name, num(bal.borrowed, 8), num(bal.interest, 8),
+                         num(charged.get(name, D0), 8), num(per_day, 8)))
         fields.append((f"{label.capitalize()}: charged {days} d", f"{fmt(charged_value, 4)} USDT"))
         fields.append((f"{label.capitalize()}: cost per day", f"{fmt(day_value, 2)} USDT at today's rates"))
     if not rows:
         what = asset or "any asset"
         return Reply(title=f"No loans or interest in {what} in the last {days} d.")
-    legend = "c = cross, x = isolated; amounts in each asset's own units." if any(
-        snap.isolated_symbol for snap, _, _ in parts) else "Amounts in each asset's own units."
+    isolated = [snap.isolated_symbol for snap, _, _ in parts if snap.isolated_symbol]
+    legend = "Amounts in each asset's own units" + (f"; * isolated ({', '.join(isolated)})." if isolated else ".")
     return Reply(title=f"Interest — last {days} d", fields=tuple(fields),
                  table=Table(("Asset", "Loan", "Accrued", f"Paid {days}d", "Per day"), tuple(rows)),
                  lines=(legend,))

@@ -44,7 +44,7 @@ async def plan_trader(svc: Services, command: str, a: dict[str, Any]) -> Plan:
     symbols = svc.market.symbols
     if command == "transfer":
         asset, amount = str(a["asset"]), Decimal(a["amount"])
-        source, target = wallet(str(a["from"]), symbols), wallet(str(a["to"]), symbols)
+        source, target = wallet(str(a["source"]), symbols), wallet(str(a["target"]), symbols)
         for name in (source, target):
             iso = iso_of_wallet(name)
             if iso is not None and asset not in (symbols[iso].base, symbols[iso].quote):
@@ -101,7 +101,7 @@ async def find_open_order(svc: Services, ident: str) -> Order:
 def account_of_trader(command: str, a: dict[str, Any]) -> str | None:
     """The isolated account a trader command acts on (for its answer), None for cross or spot."""
     if command == "transfer":
-        for key in ("to", "from"):
+        for key in ("target", "source"):
             if str(a.get(key, "spot")).lower() not in ("spot", "cross"):
                 return str(a[key]).upper()
         return None
