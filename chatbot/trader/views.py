@@ -30,7 +30,7 @@ def bar_text(snap: AccountSnapshot, asset: str, bar: Decimal) -> str:
     found = price_at_level(_balances(snap), snap.prices, asset, bar)
     mark = snap.prices.get(asset, D0)
     if found <= 0 or mark <= 0:
-        return "—"
+        return f"not by {asset}'s price alone"
     return f"{price(found)} ({pct((found - mark) / mark * 100)})"
 
 
@@ -39,7 +39,8 @@ def interest_day(snap: AccountSnapshot, rates: dict[str, Decimal]) -> str:
     for b in snap.assets:
         if b.borrowed > 0:
             units = margin.interest_per_day(b.borrowed, rates.get(b.asset, D0))
-            parts.append(f"{amount(units, b.asset)} ({usdt(units * snap.prices.get(b.asset, D0))})")
+            value = "" if b.asset == QUOTE else f" ({usdt(units * snap.prices.get(b.asset, D0))})"
+            parts.append(f"{amount(units, b.asset)}{value}")
     return ", ".join(parts) if parts else "none (no loans)"
 
 
