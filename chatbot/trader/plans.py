@@ -176,7 +176,7 @@ def plan_order(snap: AccountSnapshot, info: SymbolInfo, side: Side, qty: Decimal
                      price if order_type == "LIMIT" else None, None if order_type == "LIMIT" else price)
     return _finish("order", snap, book, rates, info.quote, notional, order=step,  # type: ignore[arg-type]
                    raises_risk=effect is SideEffect.MARGIN_BUY,
-                   details=((f"If filled at {fmt(price)}", "the margin level above"),))
+                   details=(("Preview", f"as if it filled at {fmt(price)}"),))
 
 
 def plan_oco(snap: AccountSnapshot, info: SymbolInfo, side: Side, qty: Decimal, limit: Decimal, stop: Decimal,
@@ -193,7 +193,7 @@ def plan_oco(snap: AccountSnapshot, info: SymbolInfo, side: Side, qty: Decimal, 
     step = OrderStep(info.symbol, side, qty, effect, "OCO", limit, stop)
     return _finish("oco", snap, book, rates, info.quote, notional, order=step,  # type: ignore[arg-type]
                    raises_risk=effect is SideEffect.MARGIN_BUY,
-                   details=((f"If the take-profit fills at {fmt(limit)}", "the margin level above"),))
+                   details=(("Preview", f"as if the take-profit filled at {fmt(limit)}"),))
 
 
 def plan_cancel(snap: AccountSnapshot, order: Order, rates: dict[str, Decimal]) -> Plan:

@@ -14,6 +14,7 @@ import logging
 
 from sqlalchemy import select, update
 
+from chatbot.display import price
 from chatbot.exchange import ExchangeError, ExchangeUnavailable, OrderNotFound, OrderStatus
 from chatbot.replies import Notice, Reply, Severity
 from chatbot.services import Services
@@ -62,7 +63,8 @@ async def _status(svc: Services, row: DeskOrder) -> tuple[str, str]:
         if legs:
             leg = legs[0]
             which = "take-profit" if leg.type.value == "LIMIT_MAKER" else "stop"
-            return "FILLED", f"its {which} leg filled at {leg.price or leg.stop_price}"
+            avg = leg.cummulative_quote_qty / leg.executed_qty if leg.executed_qty else leg.price or leg.stop_price
+            return "FILLED", f"Its {which} leg filled at {price(avg)}."
         return "CANCELED", ""
     order = await svc.exchange.get_order(row.symbol, client_order_id=row.client_id, isolated=row.isolated)
     return order.status.value, ""

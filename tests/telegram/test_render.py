@@ -67,7 +67,8 @@ def test_long_reply_splits_on_line_boundaries_with_markers() -> None:
 def test_a_table_wider_than_a_phone_becomes_lines() -> None:
     narrow = Table(("Asset", "Held", "Owed", "Net"), (("USDT", "20,000.00", "0.00", "20,000.00"),))
     assert "<pre>Asset" in render(Reply(title="t", table=narrow)).parts[0]
-    wide = Table(("Name", "Role", "Telegram", "Discord", "From"), (("alice", "admin", "1001001001", "2001002002", "toml"),))
+    wide = Table(("Name", "Role", "Telegram", "Discord", "From"),
+                 (("alice", "admin", "1001001001", "2001002002", "toml"),))
     (text,) = render(Reply(title="t", table=wide)).parts
     assert "<pre>" not in text
     assert "<b>alice:</b> Role admin · Telegram 1001001001 · Discord 2001002002 · From toml" in text

@@ -20,7 +20,8 @@ def worked(cross: str, price: str) -> PaperConfig:
 
 # The desk day, step by step: (who, command) and what the answer must say, to the digit.
 DESK_DAY: list[tuple[str, str, tuple[str, ...]]] = [
-    ("carol", "/long BTCUSDT 1", ("Confirm long 1 BTCUSDT (cross)?", "Exchange calls: MARKET BUY 1 BTCUSDT MARGIN_BUY")),
+    ("carol", "/long BTCUSDT 1", ("Confirm long 1 BTCUSDT (cross)?",
+                                  "Exchange calls: MARKET BUY 1 BTCUSDT MARGIN_BUY")),
     ("carol", "/confirm", ("Done [",)),
     ("carol", "/short ETHUSDT 5", ("Confirm short 5 ETHUSDT (cross)?",)),
     ("carol", "/confirm", ("Done [",)),
