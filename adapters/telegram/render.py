@@ -4,7 +4,8 @@ Kept apart from the handlers so the rules are testable without a bot: every piec
 core is HTML-escaped (a symbol, a member name or an exchange message can contain `<` or `&`), tables
 go in `<pre>` so their columns line up, and a reply longer than Telegram's 4096-character limit is
 split on line boundaries into parts marked `[1/3]`, `[2/3]` … (a `<pre>` cut in two is closed and
-reopened). A table wider than a phone (`PHONE_WIDTH`) becomes one line per row instead of a `<pre>`. Buttons carry the core's opaque token as `callback_data` unchanged (≤ 64 bytes).
+reopened). A table wider than a phone (`PHONE_WIDTH`) becomes one line per row instead of a `<pre>`.
+Buttons carry the core's opaque token as `callback_data` unchanged (≤ 64 bytes).
 """
 
 from __future__ import annotations
