@@ -63,9 +63,9 @@ def ways_back(snap: AccountSnapshot, target: Decimal, sources: tuple[tuple[str, 
                    f"{' ' + snap.isolated_symbol if snap.isolated_symbol else ''})")
     add = found.add_value.quantize(Decimal("0.01"), rounding=ROUND_UP)
     target_name = snap.isolated_symbol or "cross"
-    source = next((name for name, free in sources if free >= add), None)
-    if source is not None:
-        out.append(f"add {fmt(add)} USDT of collateral (/transfer USDT {add} {source} {target_name})")
+    source = next((name for name, free in sources if free >= add and name != target_name), None)
+    if source is not None:  # the command says the amount: it is not printed twice
+        out.append(f"add collateral: /transfer USDT {add} {source} {target_name}")
     else:
         out.append(f"add {fmt(add)} USDT of collateral")
     return out

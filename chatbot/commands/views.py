@@ -113,9 +113,10 @@ def interest_reply(snap: AccountSnapshot, rates: dict[str, Decimal], history: li
 
 def plan_fields(plan: Plan, rates_note: str = "") -> tuple[tuple[str, str], ...]:
     """A preview: each figure once (the exchange calls already say what is borrowed or moved)."""
+    level = (f"{fmt_level(plan.ml_before, plan.debt_before)} → {fmt_level(plan.ml_after, plan.debt_after)}"
+             f" ({plan.band_after.value})")
     fields = [
-        ("Margin level", f"{fmt_level(plan.ml_before, plan.debt_before)} → {fmt_level(plan.ml_after, plan.debt_after)}"
-                         f" ({plan.band_after.value})"),
+        *([] if plan.transfer else [("Margin level", level)]),  # a transfer names both sides in its details
         *plan.details,
         ("Notional", f"{fmt(plan.notional)} USDT"),
     ]
@@ -180,7 +181,7 @@ def describe(p: Pending) -> str:
     elif p.command == "close":
         text = f"close {a['qty']} of {a['symbol']}" if a.get("qty") else f"close {a['symbol']}"
     elif p.command == "transfer":
-        return f"transfer {a['amount']} {a['asset']} {a['source'].lower()} → {a['target'].lower()}"
+        return f"transfer {a['amount']} {a['asset']} {_wallet(a['source'])} → {_wallet(a['target'])}"
     elif p.command == "order":
         text = f"{a['type']} {a['side']} {a['qty']} {a['symbol']} @ {a['price']}"
     elif p.command == "oco":
@@ -197,6 +198,10 @@ def describe(p: Pending) -> str:
     account = a.get("symbol") if a.get("isolated") is True or (p.command in ("borrow", "repay") and a.get("symbol")) \
         else None
     return f"{text} ({account_label(account)})"
+
+
+def _wallet(name: str) -> str:
+    return name.lower() if name.lower() in ("spot", "cross") else f"isolated {name.upper()}"
 
 
 def exact(p: Pending) -> str:

@@ -43,8 +43,8 @@ def interest_reply(parts: list[tuple[AccountSnapshot, dict[str, Decimal], list[I
             charged_value += charged.get(name, D0) * price
             rows.append((f"{name}*" if snap.isolated_symbol else name, num(bal.borrowed, 8), num(bal.interest, 8),
                          num(charged.get(name, D0), 8), num(per_day, 8)))
-        fields.append((f"{label.capitalize()}: charged {days} d", f"{fmt(charged_value, 4)} USDT"))
-        fields.append((f"{label.capitalize()}: cost per day", f"{fmt(day_value, 2)} USDT at today's rates"))
+        fields.append((f"Charged {days} d, {label}", f"{fmt(charged_value, 4)} USDT"))
+        fields.append((f"Per day now, {label}", f"{fmt(day_value, 2)} USDT at today's rates"))
     if not rows:
         what = asset or "any asset"
         return Reply(title=f"No loans or interest in {what} in the last {days} d.")

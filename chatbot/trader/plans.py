@@ -71,7 +71,7 @@ def plan_transfer(asset: str, amount: Decimal, source: str, target: str, *, sour
             continue
         after, debt = _level_after(snap, asset, sign * amount)
         before = level_text(snap.margin_level, snap.total_liability_value > 0)
-        details.append((f"{label.capitalize()} margin level", f"{before} → {level_text(after, debt)}"))
+        details.append((f"{label[:1].upper()}{label[1:]} margin level", f"{before} → {level_text(after, debt)}"))
     details.append((f"Max from {wallet_label(source)}", f"{fmt_amount(available)} {asset}"))
     shown = source_snap if source_snap is not None else target_snap
     if shown is None:

@@ -12,7 +12,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from chatbot import margin
 from chatbot.exchange import SPOT, AccountSnapshot, Order, Side
+from chatbot.margin import Band, Thresholds
 from chatbot.plans import Plan, PlanError
 from chatbot.services import Services
 from chatbot.trader.plans import plan_cancel, plan_oco, plan_order, plan_partial_close, plan_transfer, wallet
@@ -40,6 +42,15 @@ async def _margin_side(svc: Services, name: str, *, creating: bool) -> AccountSn
     return await svc.exchange.account(iso)
 
 
+async def _new_isolated(svc: Services, symbol: str) -> AccountSnapshot:
+    """The empty isolated account a first transfer creates (its bars are the exchange's default tier)."""
+    info = svc.market.symbols[symbol]
+    price = (await svc.exchange.prices()).get(symbol, Decimal(0))
+    return AccountSnapshot(symbol, (), {info.base: price, info.quote: Decimal(1)}, Decimal(0), Decimal(0),
+                           margin.NO_DEBT_LEVEL, Band.EXCESSIVE, Thresholds.isolated_for_leverage(10), False,
+                           await svc.exchange.now())
+
+
 async def plan_trader(svc: Services, command: str, a: dict[str, Any]) -> Plan:
     symbols = svc.market.symbols
     if command == "transfer":
@@ -51,6 +62,8 @@ async def plan_trader(svc: Services, command: str, a: dict[str, Any]) -> Plan:
                 raise PlanError(f"{asset} is not an asset of {iso}.")
         source_snap = await _margin_side(svc, source, creating=False)
         target_snap = await _margin_side(svc, target, creating=True)
+        if target_snap is None and target != SPOT:
+            target_snap = await _new_isolated(svc, iso_of_wallet(target) or "")
         if source == SPOT:
             available = (await svc.exchange.spot_balances()).get(asset, Decimal(0))
         else:
