@@ -16,7 +16,7 @@ from chatbot.commands.handlers.drills import crossed
 from chatbot.commands.views import distance_lines
 from chatbot.exchange import AccountSnapshot, AssetBalance
 from chatbot.margin import Band, Thresholds
-from chatbot.replies import Severity
+from chatbot.replies import Notice, Severity
 from tests.core.desk import DeskUnderTest, open_desk
 from tests.trader.desk import TWO_PAIRS
 
@@ -117,14 +117,14 @@ def test_alerts_suggest_only_what_can_be_done() -> None:
     assert funded == ["add collateral: /transfer USDT 3000.00 spot cross"]
     lines = dict(distance_lines(snap))
     assert lines["Margin call"].startswith("now (margin level 1.25"), lines
-    assert Band.MARGIN_CALL == snap.band
+    assert snap.band == Band.MARGIN_CALL
 
 
 async def test_a_margin_alert_names_the_transfer_that_adds_the_collateral(desk: DeskUnderTest) -> None:
     sent: list[str] = []
 
-    async def deliver(notice: object) -> int:
-        sent.append(getattr(notice, "reply").text())
+    async def deliver(notice: Notice) -> int:
+        sent.append(notice.reply.text())
         return 1
 
     desk.core.notifier.publish = deliver  # type: ignore[method-assign]
