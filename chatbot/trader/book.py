@@ -11,7 +11,7 @@ start.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -24,6 +24,7 @@ from chatbot.store.db import session_scope
 from chatbot.trader.tables import DeskEquity, DeskFill
 
 D0 = Decimal(0)
+LOOK_BACK = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,8 @@ class FillBook:
             iso = account_of_key(key)
             if first is None:
                 continue
-            for rec in await self.exchange.interest_history(isolated_symbol=iso, start=first):
+            # The loan a short sells is charged (ON_BORROW) a moment before its fill: look an hour back.
+            for rec in await self.exchange.interest_history(isolated_symbol=iso, start=first - LOOK_BACK):
                 events.append((rec.time, 0, (key, rec.asset, rec.interest)))
         events += [(f.time, 1, f) for f in fills]
         ledger = Ledger()
