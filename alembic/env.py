@@ -17,7 +17,7 @@ from sqlmodel import SQLModel
 import adapters.paper.tables  # noqa: F401
 import chatbot.alerts.tables
 import chatbot.store.lease
-import chatbot.store.tables  # noqa: F401
+import chatbot.store.tables
 import chatbot.trader.tables  # noqa: F401
 from chatbot.scheduler import apscheduler_jobs_table
 from chatbot.store.db import make_engine
