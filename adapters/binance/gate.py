@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from chatbot.exchange import RateLimited
 from chatbot.store.db import session_scope
@@ -61,10 +61,15 @@ class BanStore:
     def save(self, ban: Ban) -> None:
         value = json.dumps({"until": ban.until, "status": ban.status,
                             "until_utc": datetime.fromtimestamp(ban.until, UTC).isoformat()})
-        with session_scope(self.engine) as s:
-            row = s.get(DeskState, BAN_KEY) or DeskState(key=BAN_KEY, value_json=value)
-            row.value_json, row.updated_at = value, datetime.now(UTC)
-            s.add(row)
+        for _ in range(2):  # two requests banned at once both save it: the second updates the first's row
+            try:
+                with session_scope(self.engine) as s:
+                    row = s.get(DeskState, BAN_KEY) or DeskState(key=BAN_KEY, value_json=value)
+                    row.value_json, row.updated_at = value, datetime.now(UTC)
+                    s.add(row)
+                return
+            except IntegrityError:
+                continue
 
 
 class RateGate:
