@@ -17,6 +17,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
 
 from chatbot.exchange import AccountSnapshot, Exchange, Side, SymbolInfo, Trade, account_of_key
 from chatbot.pnl import Ledger
@@ -69,8 +70,8 @@ class FillBook:
     def _known(self) -> dict[tuple[str, str], int]:
         """(account, symbol) → the newest trade id stored."""
         with session_scope(self.engine) as s:
-            rows = s.execute(select(DeskFill.account, DeskFill.symbol, func.max(DeskFill.trade_id))
-                             .group_by(DeskFill.account, DeskFill.symbol)).all()  # type: ignore[arg-type]
+            rows = s.execute(select(col(DeskFill.account), col(DeskFill.symbol), func.max(col(DeskFill.trade_id)))
+                             .group_by(col(DeskFill.account), col(DeskFill.symbol))).all()
         return {(a, sym): int(top) for a, sym, top in rows}
 
     async def sync(self, accounts: Accounts) -> int:
@@ -106,7 +107,7 @@ class FillBook:
 
     def fills(self) -> list[DeskFill]:
         with session_scope(self.engine) as s:
-            rows = s.execute(select(DeskFill).order_by(DeskFill.time, DeskFill.trade_id)).scalars().all()  # type: ignore[arg-type]
+            rows = s.execute(select(DeskFill).order_by(col(DeskFill.time), col(DeskFill.trade_id))).scalars().all()
             for row in rows:
                 s.expunge(row)
             return list(rows)
@@ -117,7 +118,7 @@ class FillBook:
         first = min((f.time for f in fills), default=since)
         if since is not None and first is not None:
             first = min(first, since)
-        events: list[tuple[datetime, int, object]] = []
+        events: list[tuple[datetime, int, DeskFill | tuple[str, str, Decimal]]] = []
         for key in accounts.snapshots:
             iso = account_of_key(key)
             if first is None:
@@ -136,7 +137,7 @@ class FillBook:
                             price=item.price, commission=item.commission, commission_asset=item.commission_asset,
                             time=time, order_id=item.order_id)
             else:
-                key, asset, units = item  # type: ignore[misc]
+                key, asset, units = item
                 ledger.interest(account=key, asset=asset, units=units, time=time)
         return ledger
 
@@ -149,17 +150,17 @@ class FillBook:
     def equity_at(self, start: datetime) -> DeskEquity | None:
         """The desk's equity at `start`: the last mark at or before it, else the first one after it."""
         with session_scope(self.engine) as s:
-            row = s.execute(select(DeskEquity).where(DeskEquity.at <= start)  # type: ignore[arg-type]
-                            .order_by(DeskEquity.at.desc(), DeskEquity.id.desc()).limit(1)).scalar_one_or_none()  # type: ignore[union-attr]
+            at, ident = col(DeskEquity.at), col(DeskEquity.id)
+            row = s.execute(select(DeskEquity).where(at <= start).order_by(at.desc(), ident.desc())
+                            .limit(1)).scalar_one_or_none()
             if row is None:
-                row = s.execute(select(DeskEquity).where(DeskEquity.at > start)  # type: ignore[arg-type]
-                                .order_by(DeskEquity.at, DeskEquity.id).limit(1)).scalar_one_or_none()
+                row = s.execute(select(DeskEquity).where(at > start).order_by(at, ident).limit(1)).scalar_one_or_none()
             if row is not None:
                 s.expunge(row)
             return row
 
 
-def _tie(item: object) -> int:
+def _tie(item: DeskFill | tuple[str, str, Decimal]) -> int:
     return item.trade_id if isinstance(item, DeskFill) else 0
 
 

@@ -7,11 +7,11 @@ become a previewed prompt (`chatbot.flows.proposals`), never an execution.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from chatbot.commands.registry import bind
-from chatbot.exchange import CROSS, SPOT, isolated_account
+from chatbot.exchange import CROSS, SPOT, AccountSnapshot, isolated_account
 from chatbot.flows.proposals import propose
 from chatbot.replies import Reply, error
 from chatbot.services import Call, Services
@@ -59,16 +59,16 @@ async def pnl(svc: Services, call: Call) -> Reply:
     return views.pnl_reply(days, now, start, accounts, ledger, equity_start, transfers)
 
 
-async def _transfers_in(svc: Services, snapshots: dict[str, object], start: object) -> Decimal:
+async def _transfers_in(svc: Services, snapshots: dict[str, AccountSnapshot], start: datetime) -> Decimal:
     """Net value moved from spot into the margin accounts since `start` (at today's prices)."""
     seen: dict[int, tuple[str, Decimal, str, str]] = {}
     for key in snapshots:
         view = CROSS if key == "cross" else isolated_account(key)
-        for r in await svc.exchange.transfer_records(account=view, start=start):  # type: ignore[arg-type]
+        for r in await svc.exchange.transfer_records(account=view, start=start):
             seen[r.tx_id] = (r.asset, r.amount, r.from_account, r.to_account)
     marks = {"USDT": Decimal(1)}
     for snap in snapshots.values():
-        marks.update(getattr(snap, "prices", {}))
+        marks.update(snap.prices)
     total = Decimal(0)
     for asset, amount, source, target in seen.values():
         value = amount * marks.get(asset, Decimal(0))
