@@ -221,3 +221,15 @@ def test_an_oco_that_borrows_is_marked_as_raising_risk() -> None:
     flat = AccountSnapshot(None, (), {"BTC": Decimal(1)}, Decimal(0), Decimal(0), Decimal(999), Band.EXCESSIVE,
                            Thresholds.cross(), False, None)  # type: ignore[arg-type]
     assert side_effect_for(flat, info, Side.SELL) is SideEffect.MARGIN_BUY  # type: ignore[arg-type]
+
+
+async def test_closing_a_quantity_of_a_long_repays_its_share_of_the_loan(desk: DeskUnderTest) -> None:
+    await desk.console("/long BTCUSDT 1\n/confirm\n", "carol")  # 15,000 USDT borrowed (+0.15 interest)
+    prompt = await desk.say("carol", "/close BTCUSDT 0.2")
+    assert "MARKET SELL 0.2 BTCUSDT NO_SIDE_EFFECT (cross); REPAY 3000.03000000 USDT (cross)" in prompt.text(), \
+        prompt.text()
+    done = await desk.say("carol", f"/confirm {short_id(prompt)}")
+    assert ("Realized P&L", "+0.00 USDT trading") in done.fields, done.text()
+    cross = await desk.exchange.account(None)
+    assert cross.asset("BTC").free == Decimal("0.8")
+    assert cross.asset("USDT").borrowed + cross.asset("USDT").interest == Decimal("12000.12")
