@@ -12,11 +12,13 @@ from alembic import context
 from sqlmodel import SQLModel
 
 # Every module that defines tables, so autogenerate and `alembic check` see them all:
-# paper exchange state, alert incidents and summaries, the scheduler lease, the core tables.
+# paper exchange state, alert incidents and summaries, the scheduler lease, the core tables, the
+# trader's view (fills, equity marks, watched orders).
 import adapters.paper.tables  # noqa: F401
 import chatbot.alerts.tables
 import chatbot.store.lease
-import chatbot.store.tables  # noqa: F401
+import chatbot.store.tables
+import chatbot.trader.tables  # noqa: F401
 from chatbot.scheduler import apscheduler_jobs_table
 from chatbot.store.db import make_engine
 

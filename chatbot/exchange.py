@@ -225,6 +225,24 @@ class OrderList:
 
 
 @dataclass(frozen=True)
+class Trade:
+    """One fill of the account's trade history (Binance `myTrades`): what entry prices and P&L are built from."""
+
+    trade_id: int
+    order_id: int
+    symbol: str
+    isolated: bool
+    side: Side
+    price: Decimal
+    qty: Decimal
+    quote_qty: Decimal
+    commission: Decimal
+    commission_asset: str
+    time: datetime
+    is_maker: bool = False
+
+
+@dataclass(frozen=True)
 class LoanRecord:
     tx_id: int
     type: LoanType
@@ -414,6 +432,15 @@ class Exchange(Protocol):
         end: datetime | None = None,
     ) -> list[TransferRecord]:
         """Newest first; `account` (SPOT, CROSS, ISOLATED:<symbol>) selects the margin account's view."""
+        ...
+
+    async def my_trades(self, symbol: str, *, isolated: bool = False, from_id: int | None = None) -> list[Trade]:
+        """The account's fills of `symbol` (cross, or its isolated account), oldest first, from trade id
+        `from_id` on (inclusive) when given."""
+        ...
+
+    async def price_change_24h(self, symbol: str) -> Decimal | None:
+        """The last 24 h price change of `symbol` in percent, or None where the exchange has no such figure."""
         ...
 
     async def interest_history(

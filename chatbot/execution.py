@@ -163,7 +163,7 @@ class Executor:
             if state != DONE:
                 raise
             return None
-        ref = getattr(result, "order_id", result)
+        ref = getattr(result, "order_id", getattr(result, "order_list_id", result))
         try:
             self._settle(intent_id, DONE, exchange_ref=str(ref), result_json=_json(result)[:4000])
             self.audit.append(actor, f"exchange.{kind}", "done", detail={"intent": intent_id, "ref": str(ref)})
@@ -198,12 +198,18 @@ class Executor:
                                 key=flight_key(asset, isolated_symbol))
 
     async def order(self, step: OrderStep, isolated: bool, *, pending_id: int | None, actor: str) -> Any:
-        params = {"symbol": step.symbol, "side": step.side.value, "type": "MARKET", "qty": str(step.qty),
+        params = {"symbol": step.symbol, "side": step.side.value, "type": step.type, "qty": str(step.qty),
                   "side_effect": step.side_effect.value, "isolated": isolated}
+        if step.price is not None:
+            params["price"] = str(step.price)
+        if step.stop_price is not None:
+            params["stop_price"] = str(step.stop_price)
 
         def call(client_id: str) -> Awaitable[Any]:
             return self.exchange.place_order(OrderRequest(
-                symbol=step.symbol, side=step.side, type=OrderType.MARKET, quantity=step.qty,
+                symbol=step.symbol, side=step.side, type=OrderType(step.type), quantity=step.qty,
+                price=step.price, stop_price=step.stop_price,
+                time_in_force="GTC" if step.type == "LIMIT" else None,
                 side_effect=step.side_effect, isolated=isolated, client_order_id=client_id))
 
         return await self._send("order", params, pending_id, actor, call)
@@ -222,6 +228,10 @@ class Executor:
         try:
             if kind == "order":
                 return await self._reconcile_order(intent_id, params, client_id, sent)
+            if kind in ("oco", "cancel", "transfer"):
+                from chatbot.trader.intents import reconcile  # the trader's intents (no import cycle)
+
+                return await reconcile(self, intent_id, kind, params, client_id, sent)
             return await self._reconcile_loan(intent_id, kind, params, sent)
         except (ExchangeError, ExchangeUnavailable):
             log.warning("reconciliation of intent %s is still inconclusive", intent_id)

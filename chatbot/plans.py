@@ -37,6 +37,29 @@ class OrderStep:
     side: Side
     qty: Decimal
     side_effect: SideEffect
+    type: str = "MARKET"  # MARKET | LIMIT | STOP_LOSS | TAKE_PROFIT | OCO
+    price: Decimal | None = None  # LIMIT's price; an OCO's limit (take-profit) leg
+    stop_price: Decimal | None = None  # STOP_LOSS / TAKE_PROFIT trigger; an OCO's stop leg
+
+
+@dataclass(frozen=True)
+class TransferStep:
+    """Move `amount` of `asset` between wallets named as the port names them (SPOT, CROSS, ISOLATED:<pair>)."""
+
+    asset: str
+    amount: Decimal
+    source: str
+    target: str
+
+
+@dataclass(frozen=True)
+class CancelStep:
+    """Cancel a resting order (a whole OCO when `list_id` is set)."""
+
+    symbol: str
+    order_id: int
+    isolated: bool
+    list_id: int = -1
 
 
 @dataclass(frozen=True)
@@ -60,6 +83,13 @@ class Plan:
     borrow: tuple[str, Decimal] | None = None
     repay: tuple[str, Decimal] | None = None
     limits: tuple[str, ...] = ()
+    transfer: TransferStep | None = None
+    cancel: CancelStep | None = None
+    repay_after: bool = False  # the repay is sent after the order (a partial close repaying in proportion)
+    debt_before: bool = True  # whether the account owed anything before / after (∞ only without debt)
+    debt_after: bool = True
+    details: tuple[tuple[str, str], ...] = ()  # more preview lines (a transfer's other side)
+    raises_risk: bool | None = None  # None: the command decides (`increases_risk`); set for transfers
 
     def preview(self) -> dict[str, str]:
         out = {
@@ -71,6 +101,8 @@ class Plan:
         }
         if self.main_asset:
             out["main_asset"] = self.main_asset
+        if self.details:
+            out["details"] = "; ".join(f"{k}: {v}" for k, v in self.details)
         return out
 
 
@@ -78,17 +110,38 @@ def steps_of(plan: Plan) -> list[str]:
     """The exchange calls a plan makes, exactly (what a confirmation and an approval bind to)."""
     where = account_label(plan.account)
     steps = []
+    if plan.transfer:
+        t = plan.transfer
+        steps.append(f"TRANSFER {t.amount} {t.asset} {t.source} → {t.target}")
     if plan.borrow:
         steps.append(f"BORROW {plan.borrow[1]} {plan.borrow[0]} ({where})")
     if plan.repay and plan.order is None:
         steps.append(f"REPAY {plan.repay[1]} {plan.repay[0]} ({where})")
     if plan.order:
-        o = plan.order
-        steps.append(f"MARKET {o.side.value} {o.qty} {o.symbol} {o.side_effect.value} ({where})")
+        steps.append(f"{order_text(plan.order)} ({where})")
+    if plan.repay and plan.order is not None and plan.repay_after:
+        steps.append(f"REPAY {plan.repay[1]} {plan.repay[0]} ({where})")
+    if plan.cancel:
+        c = plan.cancel
+        what = f"OCO list {c.list_id}" if c.list_id != -1 else f"order {c.order_id}"
+        steps.append(f"CANCEL {what} {c.symbol} ({where})")
     return steps
 
 
-def _balances(snapshot: AccountSnapshot) -> dict[str, Balances]:
+def order_text(o: OrderStep) -> str:
+    """How an order reads in a prompt and an approval: its exact parameters."""
+    head = f"{o.side.value} {o.qty} {o.symbol}"
+    if o.type == "MARKET":
+        return f"MARKET {head} {o.side_effect.value}"
+    if o.type == "LIMIT":
+        return f"LIMIT {head} @ {o.price} {o.side_effect.value}"
+    if o.type == "OCO":
+        return f"OCO {head} limit {o.price} / stop {o.stop_price} {o.side_effect.value}"
+    return f"{o.type} {head} trigger {o.stop_price} {o.side_effect.value}"
+
+
+def book_of(snapshot: AccountSnapshot) -> dict[str, Balances]:
+    """A what-if copy of an account's balances, per asset."""
     return {b.asset: Balances(b.free, b.locked, b.borrowed, b.interest) for b in snapshot.assets}
 
 
@@ -111,7 +164,7 @@ def _repay(book: dict[str, Balances], asset: str, amount: Decimal) -> None:
     bal.free -= amount
 
 
-def _margin_buy(book: dict[str, Balances], pay: str, paid: Decimal, got: str, received: Decimal,
+def margin_buy(book: dict[str, Balances], pay: str, paid: Decimal, got: str, received: Decimal,
                 rates: dict[str, Decimal]) -> Decimal:
     """A MARGIN_BUY trade: borrow the shortfall of what is paid, then swap. Returns the shortfall."""
     bal = _get(book, pay)
@@ -143,9 +196,12 @@ def price_at_level(book: dict[str, Balances], prices: dict[str, Decimal], asset:
     return margin.price_for_level(level, b.free + b.locked, other_assets, b.borrowed + b.interest, other_liab)
 
 
-def _finish(command: str, snapshot: AccountSnapshot, book: dict[str, Balances], rates: dict[str, Decimal],
-            quote: str, notional: Decimal, *, order: OrderStep | None = None, borrow: tuple[str, Decimal] | None = None,
-            repay: tuple[str, Decimal] | None = None, new_borrow: dict[str, Decimal] | None = None) -> Plan:
+def finish(command: str, snapshot: AccountSnapshot, book: dict[str, Balances], rates: dict[str, Decimal],
+           quote: str, notional: Decimal, *, order: OrderStep | None = None, borrow: tuple[str, Decimal] | None = None,
+           repay: tuple[str, Decimal] | None = None, new_borrow: dict[str, Decimal] | None = None,
+           transfer: TransferStep | None = None, cancel: CancelStep | None = None, repay_after: bool = False,
+           details: tuple[tuple[str, str], ...] = (), raises_risk: bool | None = None) -> Plan:
+    """The plan for `book`, the account's balances after the action (valued at the snapshot's prices)."""
     prices = snapshot.prices
     assets, liab = _value(book, prices)
     ml_after = margin.margin_level(assets, liab)
@@ -159,16 +215,18 @@ def _finish(command: str, snapshot: AccountSnapshot, book: dict[str, Balances], 
         liquidation_price_after=liq, main_asset=main,
         borrowed_after={a: b.borrowed for a, b in book.items() if b.borrowed > 0},
         interest_hour=hour, interest_day=hour * 24, leverage_after=margin.leverage(assets, liab),
-        new_borrow=new_borrow or {}, order=order, borrow=borrow, repay=repay,
+        new_borrow=new_borrow or {}, order=order, borrow=borrow, repay=repay, transfer=transfer, cancel=cancel,
+        repay_after=repay_after, debt_before=snapshot.total_liability_value > 0, debt_after=liab > 0,
+        details=details, raises_risk=raises_risk,
     )
 
 
 def plan_borrow(snapshot: AccountSnapshot, asset: str, amount: Decimal, rates: dict[str, Decimal],
                 quote: str = "USDT") -> Plan:
-    book = _balances(snapshot)
+    book = book_of(snapshot)
     _borrow(book, asset, amount, rates.get(asset, D0))
     notional = amount * snapshot.prices.get(asset, D0)
-    return _finish("borrow", snapshot, book, rates, quote, notional, borrow=(asset, amount),
+    return finish("borrow", snapshot, book, rates, quote, notional, borrow=(asset, amount),
                    new_borrow={asset: amount})
 
 
@@ -189,9 +247,9 @@ def repay_amount(snapshot: AccountSnapshot, asset: str, amount: Decimal | str) -
 def plan_repay(snapshot: AccountSnapshot, asset: str, amount: Decimal | str, rates: dict[str, Decimal],
                quote: str = "USDT") -> Plan:
     value = repay_amount(snapshot, asset, amount)
-    book = _balances(snapshot)
+    book = book_of(snapshot)
     _repay(book, asset, value)
-    return _finish("repay", snapshot, book, rates, quote, value * snapshot.prices.get(asset, D0),
+    return finish("repay", snapshot, book, rates, quote, value * snapshot.prices.get(asset, D0),
                    repay=(asset, value))
 
 
@@ -207,21 +265,21 @@ def plan_open(command: str, snapshot: AccountSnapshot, info: SymbolInfo, qty: De
     if qty < info.min_qty or notional < info.min_notional:
         raise PlanError(f"Order too small: minimum {info.min_qty} {info.base} and {info.min_notional} "
                         f"{info.quote} notional.")
-    book = _balances(snapshot)
+    book = book_of(snapshot)
     if command == "long":
         side, pay, paid, got, received = Side.BUY, info.quote, notional, info.base, qty * (1 - fee)
     else:
         side, pay, paid, got, received = Side.SELL, info.base, qty, info.quote, notional * (1 - fee)
-    shortfall = _margin_buy(book, pay, paid, got, received, rates)
+    shortfall = margin_buy(book, pay, paid, got, received, rates)
     borrowed = {pay: shortfall} if shortfall else {}
-    return _finish(command, snapshot, book, rates, info.quote, notional,
+    return finish(command, snapshot, book, rates, info.quote, notional,
                    order=OrderStep(info.symbol, side, qty, SideEffect.MARGIN_BUY), new_borrow=borrowed)
 
 
 def plan_close(snapshot: AccountSnapshot, info: SymbolInfo, fee: Decimal, rates: dict[str, Decimal]) -> Plan:
     """Buy back a short (enough to repay base loan and interest after fees) or sell out a long."""
     price = snapshot.prices.get(info.base, D0)
-    book = _balances(snapshot)
+    book = book_of(snapshot)
     base = _get(book, info.base)
     owed = base.borrowed + base.interest
     if owed > base.free:  # short: buy what is owed beyond what we hold, fees on top
@@ -248,5 +306,5 @@ def plan_close(snapshot: AccountSnapshot, info: SymbolInfo, fee: Decimal, rates:
         raise PlanError(f"No {info.base} position to close in this account.")
     if qty * price < info.min_notional:
         raise PlanError(f"The position is below the {info.min_notional} {info.quote} minimum order size.")
-    return _finish("close", snapshot, book, rates, info.quote, qty * price,
+    return finish("close", snapshot, book, rates, info.quote, qty * price,
                    order=OrderStep(info.symbol, side, qty, SideEffect.AUTO_REPAY))

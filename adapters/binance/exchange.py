@@ -43,6 +43,7 @@ from chatbot.margin import Band, band_for
 from . import accounts, wire
 from .events import BandPoller, Listeners, RiskStream
 from .gate import RateGate
+from .history import TradeHistory
 from .ledger import Consistency, Ledger
 from .orders import list_ref, oco_params, order_params, order_ref
 from .reference import Reference
@@ -64,7 +65,7 @@ async def gather_all(*aws: Awaitable[Any]) -> list[Any]:
     return results
 
 
-class BinanceExchange:
+class BinanceExchange(TradeHistory):
     name = "binance"
 
     def __init__(self, transport: Transport, gate: RateGate, *, desk_symbols: tuple[str, ...] = ("BTCUSDT",),

@@ -48,6 +48,7 @@ from chatbot.store.db import write_transaction
 
 from .engine import Journal, PaperEngine
 from .feeds import RandomWalk, SystemClock, WallClock, load_replay
+from .history import TradeHistory
 from .model import dt_to_ms, ms_to_dt
 from .store import PaperStore
 
@@ -76,7 +77,7 @@ def _sym(value: str | None) -> str | None:
     return None if value is None else value.upper()
 
 
-class PaperExchange:
+class PaperExchange(TradeHistory):
     """Binance-faithful paper margin exchange (implements `Exchange` and `DrillControls`)."""
 
     name = "paper"

@@ -4,7 +4,8 @@ Kept apart from the handlers so the rules are testable without a bot: every piec
 core is HTML-escaped (a symbol, a member name or an exchange message can contain `<` or `&`), tables
 go in `<pre>` so their columns line up, and a reply longer than Telegram's 4096-character limit is
 split on line boundaries into parts marked `[1/3]`, `[2/3]` … (a `<pre>` cut in two is closed and
-reopened). Buttons carry the core's opaque token as `callback_data` unchanged (≤ 64 bytes).
+reopened). A table wider than a phone (`PHONE_WIDTH`) becomes one line per row instead of a `<pre>`.
+Buttons carry the core's opaque token as `callback_data` unchanged (≤ 64 bytes).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 MAX_MESSAGE = 4096  # Telegram's limit for a text message, in UTF-16 code units after parsing
 MAX_CALLBACK_DATA = 64  # bytes
 MAX_ALERT = 200  # answerCallbackQuery text
+PHONE_WIDTH = 40  # a <pre> table wider than this wraps on a phone: it is turned into lines instead
 MARKER = re.compile(r"^\[\d+/\d+\]$")
 ICONS = {Severity.INFO: "ℹ️", Severity.SUCCESS: "✅", Severity.WARNING: "⚠️", Severity.ERROR: "⛔",
          Severity.CRITICAL: "🚨"}
@@ -61,7 +63,12 @@ def lines_of(reply: Reply, mentions: Mapping[str, int] | None = None) -> list[Li
     out += [Line(f"<b>{esc(k)}:</b> {esc(v)}", plain=f"{k}: {v}") for k, v in reply.fields]
     out += [Line(esc(line), plain=line) for line in reply.lines]
     if reply.table is not None:
-        out += [Line(esc(row), pre=True, plain=row) for row in table_rows(reply.table)]
+        rows = table_rows(reply.table)
+        if max(tg_len(row) for row in rows) <= PHONE_WIDTH:
+            out += [Line(esc(row), pre=True, plain=row) for row in rows]
+        else:  # wider than a phone: one line per row, "first: Header value · Header value"
+            out += [Line(f"<b>{esc(r[0])}:</b> {esc(_cells(reply.table.headers, r))}",
+                         plain=f"{r[0]}: {_cells(reply.table.headers, r)}") for r in reply.table.rows]
     if reply.mentions:
         out.append(Line(" ".join(_mention(name, (mentions or {}).get(name)) for name in reply.mentions),
                         plain=" ".join(f"@{n}" for n in reply.mentions)))
@@ -78,6 +85,10 @@ def table_rows(table: Table) -> list[str]:
         return "  ".join(cells).rstrip()
 
     return [line(r) for r in rows]
+
+
+def _cells(headers: tuple[str, ...], row: tuple[str, ...]) -> str:
+    return " · ".join(f"{h} {c}" for h, c in zip(headers[1:], row[1:], strict=True))
 
 
 def _mention(name: str, telegram_id: int | None) -> str:

@@ -13,6 +13,9 @@ async def margin_monitor() -> None:
     desk = scheduler.context()
     if scheduler.is_leader():
         await desk.monitor.check_all()
+        from chatbot.trader.watch import check_orders  # resting orders that filled or expired meanwhile
+
+        await check_orders(desk.services)
 
 
 async def interest_summary() -> None:

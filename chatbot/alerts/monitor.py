@@ -14,7 +14,7 @@ import asyncio
 import logging
 from dataclasses import replace
 from datetime import timedelta
-from decimal import Decimal
+from decimal import ROUND_UP, Decimal
 
 from sqlalchemy.exc import IntegrityError
 
@@ -47,8 +47,9 @@ def rules_of(cfg: AlertsConfig) -> Rules:
                  timedelta(seconds=cfg.escalate_after_seconds))
 
 
-def ways_back(snap: AccountSnapshot, target: Decimal) -> list[str]:
-    """Repay X of the biggest liability, or add Y USDT of collateral, to get back above `target`."""
+def ways_back(snap: AccountSnapshot, target: Decimal, sources: tuple[tuple[str, Decimal], ...] = ()) -> list[str]:
+    """Repay X of the biggest liability (only when that much is free), or add Y USDT of collateral — with the
+    exact `/transfer` that does it when one of `sources` (wallet name, USDT it can give) has the funds."""
     debts = _debts(snap)
     top = debts[0] if debts else None
     found = margin.ways_back(snap.total_asset_value, snap.total_liability_value, target,
@@ -56,10 +57,26 @@ def ways_back(snap: AccountSnapshot, target: Decimal) -> list[str]:
     if found is None:
         return []
     out = []
-    if found.repay_units is not None and top is not None:
-        out.append(f"repay {fmt_amount(found.repay_units, 6)} {top.asset} (free {fmt_amount(top.free, 6)})")
-    out.append(f"add {fmt(found.add_value)} USDT of collateral")
+    if found.repay_units is not None and top is not None and 0 < found.repay_units <= top.free:
+        units = found.repay_units.quantize(Decimal("0.00000001"), rounding=ROUND_UP)
+        out.append(f"repay {fmt_amount(units)} {top.asset} (/repay {top.asset} {fmt_amount(units)}"
+                   f"{' ' + snap.isolated_symbol if snap.isolated_symbol else ''})")
+    add = found.add_value.quantize(Decimal("0.01"), rounding=ROUND_UP)
+    target_name = snap.isolated_symbol or "cross"
+    source = next((name for name, free in sources if free >= add and name != target_name), None)
+    if source is not None:  # the command says the amount: it is not printed twice
+        out.append(f"add collateral: /transfer USDT {add} {source} {target_name}")
+    else:
+        out.append(f"add {fmt(add)} USDT of collateral")
     return out
+
+
+async def collateral_sources(exchange: Exchange, snap: AccountSnapshot) -> tuple[tuple[str, Decimal], ...]:
+    """Where USDT could come from to shore up `snap`'s account: spot, and cross for an isolated account."""
+    out = [("spot", (await exchange.spot_balances()).get("USDT", D0))]
+    if snap.isolated_symbol is not None:
+        out.append(("cross", await exchange.max_transferable("USDT", None)))
+    return tuple(out)
 
 
 def _debts(snap: AccountSnapshot) -> list[AssetBalance]:
@@ -68,7 +85,8 @@ def _debts(snap: AccountSnapshot) -> list[AssetBalance]:
                   key=lambda b: b.liability * snap.prices.get(b.asset, D0), reverse=True)
 
 
-def alert_reply(kind: str, incident: Incident, snap: AccountSnapshot, cfg: AlertsConfig) -> Reply:
+def alert_reply(kind: str, incident: Incident, snap: AccountSnapshot, cfg: AlertsConfig,
+                sources: tuple[tuple[str, Decimal], ...] = ()) -> Reply:
     name = account_label(snap.isolated_symbol)
     level = fmt_level(snap.margin_level)
     if kind == "resolve":
@@ -85,7 +103,7 @@ def alert_reply(kind: str, incident: Incident, snap: AccountSnapshot, cfg: Alert
         fields.append(("Biggest liabilities", ", ".join(
             f"{fmt_amount(b.liability, 6)} {b.asset} ({fmt(b.liability * snap.prices.get(b.asset, D0))} USDT)"
             for b in debts)))
-    back = ways_back(snap, cfg.warn_level + cfg.hysteresis)
+    back = ways_back(snap, cfg.warn_level + cfg.hysteresis, sources)
     if back:
         fields.append(("Quickest ways back", " or ".join(back)))
     lines: tuple[str, ...] = ()
@@ -151,7 +169,11 @@ class MarginMonitor:
         to_members: tuple[str, ...] = ()
         if decision.kind == "escalate":
             to_members = tuple(m.name for m in self.members.admins())
-        reply = alert_reply(decision.kind, incident, snap, self.cfg)
+        try:
+            sources = await collateral_sources(self.exchange, snap) if decision.kind != "resolve" else ()
+        except Exception:  # an alert never waits on where collateral could come from
+            sources = ()
+        reply = alert_reply(decision.kind, incident, snap, self.cfg, sources)
         if to_members:
             reply = replace(reply, mentions=to_members)
         notice = Notice("margin", reply, to_members=to_members, key=f"incident:{incident.id}",

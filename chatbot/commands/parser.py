@@ -74,7 +74,7 @@ def parse(text: str, market: Market) -> ParsedCommand | ParseError:
         args = _bind(spec, tokens[1:], market)
     except _ArgError as exc:
         return ParseError(str(exc), _example(spec), spec.name)
-    return ParsedCommand(spec, args)
+    return ParsedCommand(spec.resolved(args), args)
 
 
 def parse_named(name: str, values: Mapping[str, str | bool], market: Market) -> ParsedCommand | ParseError:
@@ -104,7 +104,7 @@ def parse_named(name: str, values: Mapping[str, str | bool], market: Market) -> 
             args[arg.name] = text[:200] if arg.kind is ArgKind.TEXT else _convert(arg, text, market, args)
     except _ArgError as exc:
         return ParseError(str(exc), _example(spec), spec.name)
-    return ParsedCommand(spec, args)
+    return ParsedCommand(spec.resolved(args), args)
 
 
 class _ArgError(Exception):
@@ -148,6 +148,8 @@ def _looks_like(arg: ArgSpec, token: str, market: Market) -> bool:
         return not token[:1].isdecimal()
     if arg.kind is ArgKind.DAYS:
         return is_whole_number(token)
+    if arg.kind is ArgKind.QTY_OR_PCT:
+        return token[:1].isascii() and (token[:1].isdigit() or token[:1] == ".")
     return True
 
 
@@ -164,7 +166,15 @@ def _convert(arg: ArgSpec, token: str, market: Market, bound: dict[str, object])
         return up
     if kind is ArgKind.AMOUNT_OR_ALL and token.lower() == "all":
         return "all"
-    if kind in (ArgKind.AMOUNT, ArgKind.AMOUNT_OR_ALL, ArgKind.PRICE):
+    if kind is ArgKind.QTY_OR_PCT and token.endswith("%"):
+        try:
+            pct = parse_decimal(token[:-1])
+        except AmountError as exc:
+            raise _ArgError(f"{arg.name.upper()}: {exc}.") from None
+        if pct > 100 or decimals_of(pct) > 2:
+            raise _ArgError(f"{arg.name.upper()} {token} must be a percentage up to 100% with at most 2 decimals.")
+        return f"{pct.normalize():f}%"
+    if kind in (ArgKind.AMOUNT, ArgKind.AMOUNT_OR_ALL, ArgKind.PRICE, ArgKind.QTY_OR_PCT):
         try:
             value = parse_decimal(token)
         except AmountError as exc:

@@ -25,6 +25,7 @@ class ArgKind(StrEnum):
     SYMBOL = "symbol"  # BTCUSDT
     AMOUNT = "amount"  # plain positive decimal
     AMOUNT_OR_ALL = "amount_or_all"
+    QTY_OR_PCT = "qty_or_pct"  # 0.5 (base quantity) or 50% (of the position)
     PRICE = "price"
     DAYS = "days"  # 1..90
     DURATION = "duration"  # 90m, 24h, 2d, 30s
@@ -40,6 +41,7 @@ class ArgSpec:
     required: bool = True
     help: str = ""
     choices: tuple[str, ...] = ()
+    label: str = ""  # how usage spells it when the name cannot be a keyword ("from")
 
 
 @dataclass(frozen=True)
@@ -56,12 +58,18 @@ class CommandSpec:
     button: str | None = None  # the code a button token starts with ("cf:<nonce>")
     paper_only: bool = False
     console_only: bool = False
+    variant: CommandSpec | None = None  # the command this one becomes when `variant_arg` is given
+    variant_arg: str = ""
+
+    def resolved(self, args: dict[str, object]) -> CommandSpec:
+        """`/price SYMBOL` quotes for everyone; `/price SYMBOL PRICE` is the admin's paper drill."""
+        return self.variant if self.variant is not None and self.variant_arg in args else self
 
     @property
     def usage(self) -> str:
         parts = [f"/{self.name}"]
         for a in self.args:
-            token = a.name.upper() if a.kind is not ArgKind.FLAG else a.name
+            token = (a.label or a.name).upper() if a.kind is not ArgKind.FLAG else a.name
             parts.append(token if a.required else f"[{token}]")
         return " ".join(parts)
 
@@ -76,6 +84,10 @@ class CommandSpec:
 
 A = ArgSpec
 K = ArgKind
+
+PRICE_DRILL = CommandSpec("price", "Drill: set a paper price", "admin",
+                          (A("symbol", K.SYMBOL, help="pair"), A("price", K.PRICE, help="new price")),
+                          "/price BTCUSDT 26000", paper_only=True, changes_desk=True)
 
 _SPECS: tuple[CommandSpec, ...] = (
     CommandSpec("status", "Margin level, band, distance to margin call and liquidation, balances", "viewer",
@@ -96,9 +108,38 @@ _SPECS: tuple[CommandSpec, ...] = (
                 (A("symbol", K.SYMBOL, help="pair to sell"), A("qty", K.AMOUNT, help="base quantity"),
                  A("isolated", K.FLAG, False, "trade in the pair's isolated account")),
                 "/short BTCUSDT 0.1", mutating=True, increases_risk=True),
-    CommandSpec("close", "Buy back or sell out a position and repay its loan and interest", "trader",
+    CommandSpec("close", "Close a position (or QTY or N% of it), repaying its loan in proportion", "trader",
                 (A("symbol", K.SYMBOL, help="pair to close"),
-                 A("isolated", K.FLAG, False, "close the pair's isolated account")), "/close BTCUSDT", mutating=True),
+                 A("qty", K.QTY_OR_PCT, False, "base quantity or N% (default: all)"),
+                 A("isolated", K.FLAG, False, "close the pair's isolated account")),
+                "/close BTCUSDT  or  /close BTCUSDT 50%", mutating=True),
+    CommandSpec("transfer", "Move collateral between spot, cross and a pair's isolated account", "trader",
+                (A("asset", K.ASSET, help="asset to move"), A("amount", K.AMOUNT, help="how much"),
+                 A("source", K.WORD, help="from: spot, cross or a pair like BTCUSDT", label="from"),
+                 A("target", K.WORD, help="to: spot, cross or a pair like BTCUSDT", label="to")),
+                "/transfer USDT 500 spot cross", mutating=True, increases_risk=True),
+    CommandSpec("order", "Limit, stop-loss or take-profit order on margin", "trader",
+                (A("side", K.WORD, choices=("buy", "sell"), help="buy or sell"), A("symbol", K.SYMBOL, help="pair"),
+                 A("qty", K.AMOUNT, help="base quantity"),
+                 A("type", K.WORD, choices=("limit", "stop", "tp"), help="limit, stop (loss) or tp (take profit)"),
+                 A("price", K.PRICE, help="limit price or trigger price"),
+                 A("isolated", K.FLAG, False, "trade in the pair's isolated account")),
+                "/order buy BTCUSDT 0.1 limit 30000", mutating=True, increases_risk=True),
+    CommandSpec("oco", "Take profit at TP or stop at STOP, whichever comes first", "trader",
+                (A("side", K.WORD, choices=("buy", "sell"), help="buy or sell"), A("symbol", K.SYMBOL, help="pair"),
+                 A("qty", K.AMOUNT, help="base quantity"), A("tp", K.PRICE, help="take-profit (limit) price"),
+                 A("stop", K.PRICE, help="stop-loss trigger price"),
+                 A("isolated", K.FLAG, False, "trade in the pair's isolated account")),
+                "/oco sell BTCUSDT 0.1 40000 30000", mutating=True, increases_risk=True),
+    CommandSpec("orders", "Open orders, who placed them, and their ids", "viewer",
+                (A("symbol", K.SYMBOL, False, "one pair"),), "/orders"),
+    CommandSpec("cancelorder", "Cancel an open order (a whole OCO) by its id", "trader",
+                (A("id", K.WORD, help="order id, see /orders"),), "/cancelorder 12", mutating=True),
+    CommandSpec("positions", "Positions: entry, mark, P&L, margin call and liquidation prices, interest", "viewer",
+                (A("symbol", K.SYMBOL, False, "one pair"),), "/positions"),
+    CommandSpec("pnl", "Realized P&L per day (trading, fees, interest), unrealized, equity", "viewer",
+                (A("days", K.DAYS, False, "window, 1-90 (default 7)"),), "/pnl 7"),
+    CommandSpec("balance", "Every account (spot, cross, each isolated) in USDT, net", "viewer", (), "/balance"),
     CommandSpec("interest", "Accrued interest, history, hourly and daily cost, next 24 h", "viewer",
                 (A("asset", K.ASSET, False, "one asset"), A("days", K.DAYS, False, "history window, 1-90")),
                 "/interest BTC 7"),
@@ -127,9 +168,9 @@ _SPECS: tuple[CommandSpec, ...] = (
     CommandSpec("setpolicy", "Change a policy value (a second admin must approve)", "admin",
                 (A("key", K.WORD, help="policy key, see /policy"), A("value", K.WORD, help="new value")),
                 "/setpolicy approval_notional_usdt 25000", changes_desk=True),
-    CommandSpec("price", "Drill: set a paper price", "admin",
-                (A("symbol", K.SYMBOL, help="pair"), A("price", K.PRICE, help="new price")), "/price BTCUSDT 26000",
-                paper_only=True, changes_desk=True),
+    CommandSpec("price", "Current price and 24 h change (admins, paper: /price SYMBOL PRICE moves it)", "viewer",
+                (A("symbol", K.SYMBOL, help="pair"), A("price", K.PRICE, False, "drill: new paper price (admin)")),
+                "/price BTCUSDT", variant=PRICE_DRILL, variant_arg="price"),
     CommandSpec("clock", "Drill: advance the paper clock", "admin",
                 (A("duration", K.DURATION, help="e.g. 90m, 24h, 2d"),), "/clock 24h", paper_only=True,
                 changes_desk=True),
@@ -148,6 +189,17 @@ _SPECS: tuple[CommandSpec, ...] = (
 )
 
 REGISTRY: dict[str, CommandSpec] = {spec.name: spec for spec in _SPECS}
+
+HELP_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("See the account", ("status", "positions", "pnl", "balance", "interest", "price")),
+    ("Trade", ("long", "short", "close", "borrow", "repay", "transfer")),
+    ("Orders", ("order", "oco", "orders", "cancelorder")),
+    ("Answer prompts", ("confirm", "cancel", "pending", "approve", "reject", "ack")),
+    ("Run the desk", ("halt", "resume", "members", "grant", "revoke", "policy", "setpolicy", "subscribe",
+                      "unsubscribe")),
+    ("Drills and help", ("clock", "help", "as")),
+)
+"""`/help` lists commands by task, in this order; every command is in exactly one group."""
 ALIASES: dict[str, str] = {alias: spec.name for spec in _SPECS for alias in spec.aliases}
 BUTTONS: dict[str, CommandSpec] = {spec.button: spec for spec in _SPECS if spec.button}
 

@@ -12,19 +12,22 @@ requester is told in every case, now or by recovery (`chatbot.flows.recovery`).
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from chatbot.commands import views
 from chatbot.commands.registry import REGISTRY, CommandSpec
+from chatbot.display import level as fmt_level
 from chatbot.exchange import ExchangeError, ExchangeUnavailable
 from chatbot.execution import Busy, NotSent, Unrecorded
 from chatbot.flows import pending as states
 from chatbot.flows.pending import Pending
-from chatbot.flows.policy import assess, moved
-from chatbot.flows.proposals import account_of, plan_for, prompt_for
+from chatbot.flows.policy import assess, moved, raises_risk
+from chatbot.flows.proposals import RISK_BY_PLAN, account_of, plan_for, prompt_for
 from chatbot.plans import Plan, PlanError
 from chatbot.replies import Notice, Reply, Severity, error
 from chatbot.services import Services
 from chatbot.store.members import DeskMember
+from chatbot.trader import intents, outcomes
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +54,7 @@ async def execute(svc: Services, p: Pending, by: DeskMember, actor: str) -> Repl
         fail(svc, p, lost)
         return error(f"[{p.short_id}] not executed: {lost}. Nothing was done.")
     assert requester is not None
-    if spec.increases_risk and svc.halted():
+    if spec.increases_risk and spec.name not in RISK_BY_PLAN and svc.halted():
         fail(svc, p, "the desk was halted")
         return error(f"[{p.short_id}] not executed: the desk was halted meanwhile. Nothing was done.")
     try:
@@ -63,6 +66,9 @@ async def execute(svc: Services, p: Pending, by: DeskMember, actor: str) -> Repl
         fail(svc, p, f"no fresh preview: {exc}")
         return error(f"[{p.short_id}] not executed: the exchange gave no fresh prices. Nothing was done.",
                      "Send the command again.")
+    if raises_risk(spec, fresh) and svc.halted():
+        fail(svc, p, "the desk was halted")
+        return error(f"[{p.short_id}] not executed: the desk was halted meanwhile. Nothing was done.")
     policy = svc.policy()
     verdict = assess(spec, fresh, policy, svc.leverage_limit(requester), requester.name)
     changed = verdict.refusal or moved(p.preview, fresh, policy.preview_tolerance_pct)
@@ -88,14 +94,22 @@ async def _ask_again(svc: Services, p: Pending, spec: CommandSpec, requester: De
 
 
 async def _send(svc: Services, p: Pending, plan: Plan, actor: str) -> Reply:
-    iso = account_of(p.command, p.params)
+    iso = plan.account if plan.order or plan.cancel else account_of(p.command, p.params)
+    ex, results = svc.executor, []
+    await outcomes.mark_equity(svc, f"before [{p.short_id}] {p.command}")
     try:
+        if plan.transfer:
+            results.append(await intents.transfer(ex, plan.transfer, pending_id=p.id, actor=actor))
         if plan.borrow:
-            await svc.executor.borrow(plan.borrow[0], plan.borrow[1], iso, pending_id=p.id, actor=actor)
+            await ex.borrow(plan.borrow[0], plan.borrow[1], iso, pending_id=p.id, actor=actor)
         if plan.repay and plan.order is None:
-            await svc.executor.repay(plan.repay[0], plan.repay[1], iso, pending_id=p.id, actor=actor)
-        if plan.order:
-            await svc.executor.order(plan.order, iso is not None, pending_id=p.id, actor=actor)
+            await ex.repay(plan.repay[0], plan.repay[1], iso, pending_id=p.id, actor=actor)
+        if plan.order and plan.order.type == "OCO":
+            results.append(await intents.oco(ex, plan.order, iso is not None, pending_id=p.id, actor=actor))
+        elif plan.order:
+            results.append(await ex.order(plan.order, iso is not None, pending_id=p.id, actor=actor))
+        if plan.cancel:
+            results.append(await intents.cancel(ex, plan.cancel, pending_id=p.id, actor=actor))
     except Busy as exc:
         fail(svc, p, str(exc))
         return error(f"[{p.short_id}] not executed: {exc}", "Try again in a moment.")
@@ -116,16 +130,35 @@ async def _send(svc: Services, p: Pending, plan: Plan, actor: str) -> Reply:
                      lines=("It could not be recorded yet; it will be reconciled when the database is back.",
                             "Check /status before sending anything again."), severity=Severity.WARNING,
                      ref=p.short_id)
-    svc.pending.transition(p.id, states.EXECUTING, states.DONE, now=svc.clock())
-    return await done_reply(svc, p)
+    warning = await _repay_after(svc, p, plan, iso, actor)
+    svc.pending.transition(p.id, states.EXECUTING, states.DONE, now=svc.clock(), note=warning or "")
+    reply = await done_reply(svc, p, await outcomes.after_done(svc, p, plan, results))
+    if warning:
+        return replace(reply, lines=(*reply.lines, warning), severity=Severity.WARNING)
+    return reply
 
 
-async def done_reply(svc: Services, p: Pending) -> Reply:
+async def _repay_after(svc: Services, p: Pending, plan: Plan, iso: str | None, actor: str) -> str | None:
+    """A partial close of a long repays its share of the loan after selling: if that fails, the sale
+    stands and the requester is told to repay by hand."""
+    if not (plan.repay and plan.order is not None and plan.repay_after):
+        return None
+    asset, amount = plan.repay
+    try:
+        await svc.executor.repay(asset, amount, iso, pending_id=p.id, actor=actor)
+    except (Busy, ExchangeError, NotSent, ExchangeUnavailable, Unrecorded) as exc:
+        why = exc.msg if isinstance(exc, ExchangeError) else str(exc) or type(exc).__name__
+        return f"Sold, but the repay of {amount} {asset} did not go through ({why}); /repay {asset} {amount}."
+    return None
+
+
+async def done_reply(svc: Services, p: Pending, extra: tuple[tuple[str, str], ...] = ()) -> Reply:
     try:
         snap = await svc.exchange.account(account_of(p.command, p.params))
         fields: tuple[tuple[str, str], ...] = (
-            ("Margin level now", f"{views.fmt_level(snap.margin_level)} — {snap.band.value}"),)
+            ("Margin level now", f"{fmt_level(snap.margin_level, snap.total_liability_value > 0)} — "
+                                 f"{snap.band.value}"),)
     except (ExchangeError, ExchangeUnavailable):
         fields = ()
     return Reply(title=f"Done [{p.short_id}]: {views.describe(p)}.", severity=Severity.SUCCESS, ref=p.short_id,
-                 fields=fields, told=p.id)
+                 fields=(*extra, *fields), told=p.id)

@@ -26,8 +26,14 @@ class Verdict:
     refusal: str | None  # why it cannot be done at all
 
 
+def raises_risk(spec: CommandSpec, plan: Plan) -> bool:
+    """Whether this change can raise the account's risk: the plan says for a transfer (out of a margin
+    account) or an order (one that borrows), else the command."""
+    return spec.increases_risk if plan.raises_risk is None else plan.raises_risk
+
+
 def assess(spec: CommandSpec, plan: Plan, policy: PolicyConfig, leverage_limit: Decimal, who: str) -> Verdict:
-    if not spec.increases_risk:
+    if not raises_risk(spec, plan):
         return Verdict((), None)
     refusal = None
     if plan.ml_after < policy.min_margin_level:

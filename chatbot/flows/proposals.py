@@ -17,24 +17,31 @@ from chatbot.commands.registry import CommandSpec, button_token
 from chatbot.exchange import ExchangeError, ExchangeUnavailable
 from chatbot.flows import policy as desk_policy
 from chatbot.flows.pending import Pending, fingerprint, params_hash
+from chatbot.flows.policy import raises_risk
 from chatbot.money import fmt_amount
 from chatbot.plans import Plan, PlanError, plan_borrow, plan_close, plan_open, plan_repay, steps_of
 from chatbot.replies import Action, ActionStyle, Reply, Severity, error
 from chatbot.services import Call, Services
 from chatbot.store.members import DeskMember
+from chatbot.trader.proposals import TRADER_COMMANDS, account_of_trader, is_trader_plan, plan_trader
 
 DUPLICATE_WINDOW = timedelta(seconds=10)
+RISK_BY_PLAN = ("transfer", "order", "oco")  # whether these raise risk depends on the plan (direction)
 
 
 def account_of(command: str, a: dict[str, Any]) -> str | None:
     """The isolated symbol a command acts on, or None for the cross account."""
     if command in ("borrow", "repay"):
         return a.get("symbol")
+    if command in TRADER_COMMANDS:
+        return account_of_trader(command, a)
     return a.get("symbol") if a.get("isolated") is True else None
 
 
 async def plan_for(svc: Services, command: str, a: dict[str, Any]) -> Plan:
     """The preview of a leverage change at the exchange's current prices."""
+    if is_trader_plan(command, a):
+        return await plan_trader(svc, command, a)
     account = account_of(command, a)
     if account is not None and account not in await svc.exchange.isolated_symbols():
         raise PlanError(f"There is no isolated {account} margin account yet.")
@@ -64,7 +71,7 @@ def preview_of(command: str, params: dict[str, Any], plan: Plan) -> dict[str, An
 async def propose(svc: Services, call: Call) -> Reply:
     """Preview `call`'s leverage change and answer with its prompt (or a refusal)."""
     spec, member = call.spec, call.member
-    if spec.increases_risk and svc.halted():
+    if spec.increases_risk and spec.name not in RISK_BY_PLAN and svc.halted():
         return error("The desk is halted: leverage-increasing actions are blocked.",
                      "Repay and close still work. An admin can /resume.")
     busy = svc.executor.unsettled()
@@ -80,6 +87,9 @@ async def propose(svc: Services, call: Call) -> Reply:
         return error(f"The exchange refused: {exc.msg}.")
     except ExchangeUnavailable:
         return error("The exchange did not answer; nothing was done.", "Try again in a moment.")
+    if raises_risk(spec, plan) and svc.halted():
+        return error("The desk is halted: leverage-increasing actions are blocked.",
+                     "Repay, close and moving collateral in still work. An admin can /resume.")
     return prompt_for(svc, spec, member, params, plan, platform=call.request.actor.platform,
                       chat=call.request.chat_id)
 

@@ -33,8 +33,8 @@ async def test_status_cross(desk: LiveDesk) -> None:
     fields = dict(reply.fields)
     assert fields["Margin level"] == "∞ (no debt) — EXCESSIVE"
     assert fields["Bars"] == "borrow > 1.5, margin call ≤ 1.3, liquidation ≤ 1.1"  # from tradeCoeff
-    assert fields["Total assets"] == "20,000.00 USDT"
-    assert fields["Max borrowable"] == "1.14285714 BTC, 20 ETH, 40000 USDT"  # 20000 / (1.5 - 1) in each asset
+    assert fields["Assets · owed · net"] == "20,000.00 · 0.00 · 20,000.00 USDT"
+    assert fields["Max borrowable"] == "1.14285714 BTC, 20 ETH, 40,000.00 USDT"  # 20000 / (1.5 - 1) in each asset
     assert desk.fake.requests("POST") == []
     only_live_endpoints(desk.fake)
 
@@ -49,8 +49,8 @@ async def test_status_isolated_uses_the_pairs_own_bars(db_url: str) -> None:
             assert reply.title == "Status — isolated BTCUSDT margin", reply.text()
             fields = dict(reply.fields)
             assert fields["Bars"] == "borrow > 1.111, margin call ≤ 1.0805, liquidation ≤ 1.05"  # the tier's levels
-            assert fields["Total assets"] == "1,000.00 USDT"
-            assert fields["Max borrowable"] == "0.25740025 BTC, 9009.009009 USDT"  # 1000 / 0.111: Example C
+            assert fields["Assets · owed · net"] == "1,000.00 · 0.00 · 1,000.00 USDT"
+            assert fields["Max borrowable"] == "0.25740025 BTC, 9,009.01 USDT"  # 1000 / 0.111: Example C
         finally:
             await desk.close()
 
@@ -116,11 +116,11 @@ async def test_interest(desk: LiveDesk) -> None:
     await desk.fake.advance(2 * 3600)
     await desk.exchange.t.resync()
     reply = await desk.say("dave", "/interest")
-    assert reply.title == "Interest — cross, last 1 d", reply.text()
+    assert reply.title == "Interest — last 1 d", reply.text()
     assert reply.table is not None
     (row,) = reply.table.rows
     asset, borrowed, accrued, charged = row[:4]
-    assert (asset, borrowed) == ("USDT", "2400")
+    assert (asset, borrowed) == ("USDT", "2,400")
     assert accrued == charged == "0.072"  # 3 hourly charges of 2400 × 0.00024 / 24 = 0.024
 
 

@@ -51,8 +51,8 @@ async def test_status_from_a_trader(fake: FakeDiscord, core: DeskCore, bot: Disc
     assert not reply["flags"] & EPHEMERAL and reply["channel_id"] == DESK_CHANNEL
     (head, table) = reply["embeds"]
     assert head["title"] == "✅ Status — cross margin" and head["color"] == 0x57F287
-    assert {"Margin level", "Net equity"} <= {f["name"] for f in head["fields"]}
-    assert table["description"].startswith("```\nAsset") and "20000" in table["description"]
+    assert {"Margin level", "Assets · owed · net"} <= {f["name"] for f in head["fields"]}
+    assert table["description"].startswith("```\nAsset") and "20,000.00" in table["description"]
     assert [c.route for c in ix.calls] == ["interaction_callback", "edit_response"]
     assert ix.calls[0].body["type"] == 5  # deferred before the core was asked
     assert [e.actor for e in core.audit.find("status")] == [f"discord:{CAROL}"]

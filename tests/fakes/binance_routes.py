@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from chatbot.exchange import CROSS, SPOT, LoanType, OrderRequest, OrderType, Side, SideEffect
 
+from . import binance_history as history
 from . import binance_json as js
 from .binance_params import (
     DAY_MS,
@@ -324,6 +325,8 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/api/v3/time"): Route(N, 1, 0, server_time),
     ("GET", "/api/v3/exchangeInfo"): Route(N, 20, 0, exchange_info),
     ("GET", "/api/v3/ticker/price"): Route(N, 4, 0, ticker_price),
+    ("GET", "/api/v3/ticker/24hr"): Route(N, 2, 0, history.ticker_24h),
+    ("GET", "/sapi/v1/margin/myTrades"): Route(S, 10, 0, history.my_trades),
     ("GET", "/api/v3/account"): Route(S, 20, 0, spot_account),
     ("GET", "/sapi/v1/account/apiRestrictions"): Route(S, 1, 0, api_restrictions),
     ("GET", "/sapi/v1/asset/tradeFee"): Route(S, 1, 0, trade_fee),

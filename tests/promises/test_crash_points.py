@@ -201,8 +201,11 @@ def test_killed_at_every_step_postgres(scenario: str, postgres_schema: tuple[str
         assert check_crash_points(scenario, fresh, tmp_path) > 0
     finally:
         with admin.begin() as conn:
-            for (name,) in conn.execute(sa.text("SELECT nspname FROM pg_namespace WHERE nspname LIKE :p"),
-                                        {"p": f"{_schema_prefix(postgres_schema)}\\_%"}):
+            names = [name for (name,) in conn.execute(
+                sa.text("SELECT nspname FROM pg_namespace WHERE nspname LIKE :p"),
+                {"p": f"{_schema_prefix(postgres_schema)}\\_%"})]
+        for name in names:  # one transaction per schema: dozens at once exhaust max_locks_per_transaction
+            with admin.begin() as conn:
                 conn.execute(sa.text(f"DROP SCHEMA {name} CASCADE"))
         admin.dispose()
 

@@ -203,5 +203,5 @@ async def test_a_long_reply_is_split_into_marked_parts(fake: FakeTelegram, make_
     texts = [p.result["text"] for p in parts]
     assert total >= 2 and all(t.startswith(f"[{i}/{total}]\n") for i, t in enumerate(texts, 1))
     assert all(len(t) <= 4096 for t in texts) and all(p.params["chat_id"] == ALICE for p in parts)
-    names = [line.split()[0] for t in texts for line in t.split("\n")[1:] if line.startswith("trader")]
+    names = [line.split()[0].rstrip(":") for t in texts for line in t.split("\n")[1:] if line.startswith("trader")]
     assert names == [f"trader{i:03d}" for i in range(160)]

@@ -36,9 +36,9 @@ async def test_command_menus_follow_roles(fake: FakeTelegram, core: DeskCore, bo
     admin = fake.scope_commands(chat_scope(ALICE))
     assert admin is not None and {"approve", "reject", "halt", "resume", "grant"} <= set(admin)
     assert fake.scope_commands(chat_scope(BOB)) == admin
-    # Console-only commands never; paper drills only on a paper desk (this one is not).
-    assert "as" not in admin and "price" not in admin and "clock" not in admin
-    assert set(admin) | {"as", "price", "clock"} == set(REGISTRY)
+    # Console-only commands never; paper drills only on a paper desk (this one is not); /price quotes for all.
+    assert "as" not in admin and "clock" not in admin and "price" in admin
+    assert set(admin) | {"as", "clock"} == set(REGISTRY)
     assert len(fake.calls_of("setMyCommands")) == 5  # default + 4 members with a Telegram id
 
 
@@ -46,7 +46,8 @@ async def test_paper_desks_show_drills_to_admins(fake: FakeTelegram, make_core: 
     core = await make_core(paper=True)
     await make_bot(core)
     assert {"price", "clock"} <= set(fake.scope_commands(chat_scope(ALICE)) or [])
-    assert "price" not in (fake.scope_commands(chat_scope(CAROL)) or [])
+    assert "clock" not in (fake.scope_commands(chat_scope(CAROL)) or [])
+    assert "price" in (fake.scope_commands(chat_scope(CAROL)) or [])  # quotes; moving it stays the admins' drill
 
 
 async def test_menus_follow_grant_and_revoke(fake: FakeTelegram, core: DeskCore, bot: TelegramBot) -> None:

@@ -47,7 +47,7 @@ def test_mentions_link_members_by_telegram_id() -> None:
 
 def test_long_reply_splits_on_line_boundaries_with_markers() -> None:
     lines = tuple(f"line {i:04d} <&> " + "x" * 40 for i in range(150))
-    rows = tuple((f"R{i:04d}", "y" * 50) for i in range(150))
+    rows = tuple((f"R{i:04d}", "y" * 30) for i in range(150))  # narrow enough for a phone: a <pre> table
     reply = Reply(title="Big", lines=lines, table=Table(("Id", "Value"), rows),
                   actions=(Action("Refresh", "rf:1", "/status"),))
     rendered = render(reply)
@@ -62,6 +62,17 @@ def test_long_reply_splits_on_line_boundaries_with_markers() -> None:
     assert body[1:151] == list(lines)  # every line whole, in order, exactly once
     assert [line.split()[0] for line in body[152:]] == [r[0] for r in rows]
     assert rendered.keyboard is not None
+
+
+def test_a_table_wider_than_a_phone_becomes_lines() -> None:
+    narrow = Table(("Asset", "Held", "Owed", "Net"), (("USDT", "20,000.00", "0.00", "20,000.00"),))
+    assert "<pre>Asset" in render(Reply(title="t", table=narrow)).parts[0]
+    wide = Table(("Name", "Role", "Telegram", "Discord", "From"),
+                 (("alice", "admin", "1001001001", "2001002002", "toml"),))
+    (text,) = render(Reply(title="t", table=wide)).parts
+    assert "<pre>" not in text
+    assert "<b>alice:</b> Role admin · Telegram 1001001001 · Discord 2001002002 · From toml" in text
+    assert all(len(line) <= 80 for line in text.split("\n"))
 
 
 def test_a_single_overlong_line_is_cut_not_lost() -> None:

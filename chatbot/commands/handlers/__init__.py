@@ -5,6 +5,6 @@ Each handler is `async def handler(svc: Services, call: Call) -> Reply`, bound w
 the member, checked their role, the rate limit, freshness and dedup, and parsed the arguments.
 """
 
-from chatbot.commands.handlers import answers, desk, drills, read, trade
+from chatbot.commands.handlers import answers, desk, drills, read, trade, trader
 
-__all__ = ["answers", "desk", "drills", "read", "trade"]
+__all__ = ["answers", "desk", "drills", "read", "trade", "trader"]

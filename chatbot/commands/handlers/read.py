@@ -10,6 +10,7 @@ from chatbot.flows.pending import VISIBLE_STATES
 from chatbot.flows.recovery import Recovery
 from chatbot.replies import Reply, Table, error
 from chatbot.services import Call, Services
+from chatbot.trader.interest import interest_reply
 
 
 @bind("status")
@@ -30,11 +31,12 @@ async def status(svc: Services, call: Call) -> Reply:
 async def interest(svc: Services, call: Call) -> Reply:
     days = int(call.args.get("days", 1))
     now = await svc.exchange.now()
-    snap = await svc.exchange.account(None)
-    rates = await svc.exchange.daily_interest_rates(None)
-    history = await svc.exchange.interest_history(asset=call.args.get("asset"), start=now - timedelta(days=days),
-                                                  end=now)
-    return views.interest_reply(snap, rates, history, call.args.get("asset"), days)
+    parts = []
+    for symbol in [None, *await svc.exchange.isolated_symbols()]:
+        history = await svc.exchange.interest_history(asset=call.args.get("asset"), isolated_symbol=symbol,
+                                                      start=now - timedelta(days=days), end=now)
+        parts.append((await svc.exchange.account(symbol), await svc.exchange.daily_interest_rates(symbol), history))
+    return interest_reply(parts, call.args.get("asset"), days, now)
 
 
 @bind("pending")

@@ -1,0 +1,54 @@
+"""The live account's trade history (`GET /sapi/v1/margin/myTrades`) and 24 h price change (`ticker/24hr`).
+
+Why it exists: entry prices and P&L are rebuilt from the exchange's own record of the desk's fills,
+so they survive restarts and include fills the bot never saw (an order that filled while it was
+down, a liquidation). A mixin keeps `exchange.py` from growing; it reads through the same transport
+(rate gate, clock resync, retries for reads) as every other query.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from chatbot.exchange import Side, Trade
+
+from . import wire
+from .transport import Transport
+
+PAGE = 1000  # Binance's largest myTrades page
+
+
+def trade(row: wire.Json, isolated: bool) -> Trade:
+    return Trade(trade_id=int(wire.field(row, "id")), order_id=int(wire.field(row, "orderId")),
+                 symbol=str(wire.field(row, "symbol")), isolated=bool(row.get("isIsolated", isolated)),
+                 side=Side.BUY if row.get("isBuyer") else Side.SELL,
+                 price=wire.dec(wire.field(row, "price"), "price"), qty=wire.dec(wire.field(row, "qty"), "qty"),
+                 quote_qty=wire.dec(wire.field(row, "price"), "price") * wire.dec(wire.field(row, "qty"), "qty"),
+                 commission=wire.opt_dec(row, "commission"), commission_asset=str(row.get("commissionAsset", "")),
+                 time=wire.from_ms(wire.field(row, "time")), is_maker=bool(row.get("isMaker")))
+
+
+class TradeHistory:
+    """`my_trades` and `price_change_24h` for `BinanceExchange` (which provides `t`, its transport)."""
+
+    t: Transport
+
+    async def my_trades(self, symbol: str, *, isolated: bool = False, from_id: int | None = None) -> list[Trade]:
+        out: list[Trade] = []
+        params: dict[str, Any] = {"symbol": symbol.upper(), "isIsolated": wire.flag(isolated), "limit": PAGE}
+        if from_id is not None:
+            params["fromId"] = from_id
+        while True:
+            rows = await self.t.read(self.t.client.get_margin_trades, what="GET /sapi/v1/margin/myTrades",
+                                     **params)
+            page = [trade(r, isolated) for r in rows]
+            out += page
+            if len(page) < PAGE:
+                return sorted(out, key=lambda x: x.trade_id)
+            params["fromId"] = max(x.trade_id for x in page) + 1
+
+    async def price_change_24h(self, symbol: str) -> Decimal | None:
+        row = await self.t.read(self.t.client.get_ticker, what="GET /api/v3/ticker/24hr", symbol=symbol.upper())
+        value = row.get("priceChangePercent") if isinstance(row, dict) else None
+        return None if value in (None, "") else wire.dec(value, "priceChangePercent")

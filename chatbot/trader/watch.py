@@ -1,0 +1,106 @@
+"""Telling a requester when their resting order (or OCO) fills or expires — once, whoever sees it first.
+
+Why it exists: a limit, stop or OCO order outlives the command that placed it; its requester must hear
+how it ended even if that is hours later, on another process, or after a restart. The orders the desk
+placed are in `desk_orders`; `check_orders` asks the exchange about those not told yet, claims each
+final status with a conditional update (two processes never both tell), and releases the claim when
+the message reached nobody, so the next check tries again. It runs on every paper price or clock drill,
+in the margin monitor's scheduled job, and when someone lists `/orders`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select, update
+from sqlmodel import col
+
+from chatbot.display import price
+from chatbot.exchange import ExchangeError, ExchangeUnavailable, OrderNotFound, OrderStatus
+from chatbot.replies import Notice, Reply, Severity
+from chatbot.services import Services
+from chatbot.store.db import rows_changed, session_scope
+from chatbot.trader.tables import DeskOrder
+
+log = logging.getLogger(__name__)
+FINAL = {OrderStatus.FILLED.value, OrderStatus.CANCELED.value, OrderStatus.EXPIRED.value, OrderStatus.REJECTED.value}
+WORDS = {"FILLED": "filled", "CANCELED": "was cancelled", "EXPIRED": "expired", "REJECTED": "was rejected"}
+
+
+def untold(svc: Services) -> list[DeskOrder]:
+    with session_scope(svc.engine) as s:
+        return list(s.execute(select(DeskOrder).where(col(DeskOrder.told_status) == "")).scalars().all())
+
+
+def owners(svc: Services) -> dict[str, str]:
+    """Client id (or `list:<id>` for an OCO) → the member who placed it."""
+    with session_scope(svc.engine) as s:
+        rows = s.execute(select(DeskOrder)).scalars().all()
+    out: dict[str, str] = {}
+    for row in rows:
+        out[row.client_id] = row.requester
+        if row.kind == "oco" and row.exchange_id is not None:
+            out[f"list:{row.exchange_id}"] = row.requester
+    return out
+
+
+def mark_told(svc: Services, exchange_id: int, status: str) -> None:
+    """The requester already knows (they cancelled it themselves)."""
+    with session_scope(svc.engine) as s:
+        s.execute(update(DeskOrder).where(col(DeskOrder.exchange_id) == exchange_id, col(DeskOrder.told_status) == "")
+                  .values(status=status, told_status=status))
+
+
+async def _status(svc: Services, row: DeskOrder) -> tuple[str, str]:
+    """The order's status now and what happened, in words."""
+    if row.kind == "oco":
+        olist = await svc.exchange.get_order_list(row.symbol, list_client_order_id=row.client_id, isolated=row.isolated)
+        if olist.list_status != "ALL_DONE":
+            return "NEW", ""
+        legs = [o for o in olist.orders if o.status is OrderStatus.FILLED]
+        if not legs:  # the paper engine's list answer may carry ids only: ask for each leg
+            legs = [o for o in [await svc.exchange.get_order(row.symbol, order_id=leg.order_id, isolated=row.isolated)
+                                for leg in olist.orders] if o.status is OrderStatus.FILLED]
+        if legs:
+            leg = legs[0]
+            which = "take-profit" if leg.type.value == "LIMIT_MAKER" else "stop"
+            avg = leg.cummulative_quote_qty / leg.executed_qty if leg.executed_qty else leg.price or leg.stop_price
+            return "FILLED", f"Its {which} leg filled at {price(avg)}."
+        return "CANCELED", ""
+    order = await svc.exchange.get_order(row.symbol, client_order_id=row.client_id, isolated=row.isolated)
+    return order.status.value, ""
+
+
+async def check_orders(svc: Services) -> int:
+    """Tell the requesters of orders that ended since the last check; returns how many were told."""
+    told = 0
+    for row in untold(svc):
+        try:
+            status, how = await _status(svc, row)
+        except OrderNotFound:
+            continue
+        except (ExchangeError, ExchangeUnavailable):
+            log.info("order watch: %s not readable now; next check", row.client_id)
+            continue
+        if status not in FINAL:
+            continue
+        with session_scope(svc.engine) as s:
+            claimed = rows_changed(s.execute(
+                update(DeskOrder).where(col(DeskOrder.id) == row.id, col(DeskOrder.told_status) == "")
+                .values(status=status, told_status=status, updated_at=svc.clock())))
+        if claimed != 1:
+            continue
+        where = f"isolated {row.symbol}" if row.isolated else "cross"
+        title = f"Your {'OCO' if row.kind == 'oco' else 'order'} {WORDS[status]}: {row.summary} ({where})"
+        lines = (how,) if how else ()
+        severity = Severity.SUCCESS if status == "FILLED" else Severity.WARNING
+        reply = Reply(title=title, lines=(*lines, "See /positions."), severity=severity, ref=f"order:{row.id}")
+        delivered = await svc.notifier.publish(Notice("approvals", reply, to_members=(row.requester,),
+                                                      to_channels=False))
+        if delivered:
+            told += 1
+        else:  # nobody heard it: release the claim, the next check tries again
+            with session_scope(svc.engine) as s:
+                s.execute(update(DeskOrder).where(col(DeskOrder.id) == row.id)
+                          .values(told_status=""))
+    return told
