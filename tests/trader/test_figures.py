@@ -15,6 +15,7 @@ from chatbot.alerts.summary import InterestSummarizer
 from chatbot.commands.handlers.drills import crossed
 from chatbot.commands.views import distance_lines
 from chatbot.exchange import AccountSnapshot, AssetBalance
+from chatbot.flows.pending import VISIBLE_STATES
 from chatbot.margin import Band, Thresholds
 from chatbot.replies import Notice, Severity
 from tests.core.desk import DeskUnderTest, open_desk
@@ -67,7 +68,7 @@ async def test_bad_close_input_is_one_line_and_changes_nothing(desk: DeskUnderTe
     await desk.console("/long BTCUSDT 0.5\n/confirm\n", "carol")
     whole = await desk.say("carol", "/close BTCUSDT 0.5")
     assert whole.title == "The position is 0.5 BTC; close it all with /close BTCUSDT.", whole.title
-    assert desk.core.pending.visible(None) == []
+    assert desk.core.pending.open_actions(None, VISIBLE_STATES) == []
 
 
 async def test_interest_per_account_and_asset_equals_the_daily_summary(desk: DeskUnderTest) -> None:

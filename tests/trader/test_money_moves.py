@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 from adapters.paper import PaperExchange
 from chatbot.config import PolicyConfig
 from chatbot.exchange import ExchangeUnavailable, OrderList, Side, SideEffect
+from chatbot.flows.pending import VISIBLE_STATES
 from chatbot.replies import Actor, Severity
 from chatbot.store.tables import Intent
 from tests.core.desk import DeskUnderTest, open_desk, short_id
@@ -102,7 +103,7 @@ async def test_a_viewer_cannot_transfer_and_bad_input_changes_nothing(desk: Desk
                       ("/transfer BTC 1 spot ETHUSDT", "BTC is not an asset of ETHUSDT.")):
         reply = await desk.say("carol", text)
         assert reply.severity is Severity.ERROR and reply.title == why, reply.text()
-    assert intents(desk) == [] and desk.core.pending.visible(None) == []
+    assert intents(desk) == [] and desk.core.pending.open_actions(None, VISIBLE_STATES) == []
 
 
 async def test_taking_collateral_out_needs_approval_by_policy_and_waits_for_a_halt(db_url: str) -> None:
