@@ -25,7 +25,7 @@ from chatbot.exchange import Exchange
 from chatbot.replies import Notice, Reply
 from chatbot.scheduler import LeaderScheduler
 from chatbot.store import migrate
-from chatbot.store.anchors import AnchorFile, load_audit_key
+from chatbot.store.anchors import MIN_KEY_LENGTH, AnchorFile, load_audit_key
 from chatbot.store.db import make_engine
 from chatbot.store.mode import claim_database
 
@@ -131,10 +131,14 @@ async def check_exchange(settings: Settings) -> str | None:
 def audit_key(settings: Settings) -> bytes:
     env = settings.chatbot_audit_key.get_secret_value() if settings.chatbot_audit_key else None
     try:
-        return load_audit_key(env, settings.chatbot_audit_key_file)
+        key = load_audit_key(env, settings.chatbot_audit_key_file)
     except OSError as exc:
         raise ConfigError(f"CHATBOT_AUDIT_KEY_FILE={settings.chatbot_audit_key_file}: cannot read or create it "
                           f"({exc.strerror})") from None
+    if len(key) < MIN_KEY_LENGTH:
+        where = "CHATBOT_AUDIT_KEY" if env else f"CHATBOT_AUDIT_KEY_FILE={settings.chatbot_audit_key_file}"
+        raise ConfigError(f"{where}: the audit key must be at least {MIN_KEY_LENGTH} characters")
+    return key
 
 
 async def open_desk(settings: Settings, desk: DeskConfig, *, upgrade: bool = True) -> Desk:

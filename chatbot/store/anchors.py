@@ -12,6 +12,7 @@ owner-only permissions), because both the running bot and `chatbot audit verify`
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -22,18 +23,30 @@ from pathlib import Path
 from chatbot.store.audit import AuditLog
 
 KEY_BYTES = 32
+MIN_KEY_LENGTH = 16  # a key set by hand must be at least this long
 
 
 def load_audit_key(env_value: str | None, key_file: Path) -> bytes:
-    """The key from the environment, else from `key_file` (created on first use, mode 0600)."""
+    """The key from the environment, else from `key_file` (created on first use, mode 0600).
+
+    Two processes starting together on a new desk both find no key file: each writes a whole key to
+    a file of its own and links it into place; the first link wins and both read the winner, so
+    nobody ever reads a half-written key.
+    """
     if env_value:
         return env_value.encode()
-    try:
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return key_file.read_text(encoding="ascii").strip().encode()
-    with os.fdopen(fd, "w", encoding="ascii") as f:
-        f.write(secrets.token_hex(KEY_BYTES) + "\n")
+    if not key_file.exists():
+        draft = key_file.with_name(f".{key_file.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w", encoding="ascii") as f:
+                f.write(secrets.token_hex(KEY_BYTES) + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+            with contextlib.suppress(FileExistsError):  # another process linked its key first: use that one
+                os.link(draft, key_file)
+        finally:
+            draft.unlink(missing_ok=True)
     return key_file.read_text(encoding="ascii").strip().encode()
 
 

@@ -59,3 +59,22 @@ def test_the_key_never_lives_in_the_database(tmp_path: Path) -> None:
     assert len(key) == 64 and (Path(env["CHATBOT_AUDIT_KEY_FILE"]).stat().st_mode & 0o777) == 0o600
     dump = "\n".join(make_engine(env["CHATBOT_DATABASE_URL"]).raw_connection().driver_connection.iterdump())
     assert key not in dump
+
+
+def test_processes_creating_the_key_together_all_read_one_whole_key(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from chatbot.store.anchors import load_audit_key
+
+    key_file = tmp_path / "audit.key"
+    with ThreadPoolExecutor(8) as pool:
+        keys = list(pool.map(lambda _: load_audit_key(None, key_file), range(32)))
+    assert len(set(keys)) == 1 and len(keys[0]) == 64
+    assert [p.name for p in tmp_path.iterdir()] == ["audit.key"]  # no drafts left behind
+
+
+def test_a_short_audit_key_is_one_line_at_start(tmp_path: Path) -> None:
+    from tests.cli import one_line
+
+    result = chatbot(tmp_path, "console", stdin="/status\n", env=cli_env(tmp_path, CHATBOT_AUDIT_KEY="short"))
+    assert result.returncode == 2 and "CHATBOT_AUDIT_KEY" in one_line(result) and "short" not in result.stderr
