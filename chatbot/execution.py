@@ -16,11 +16,11 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, is_dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
@@ -104,7 +104,7 @@ class Executor:
             s.flush()
             return intent
 
-    def _settle(self, intent_id: int, state: str, *, from_states: tuple[str, ...] = OPEN, **values: Any) -> bool:
+    def settle(self, intent_id: int, state: str, *, from_states: tuple[str, ...] = OPEN, **values: Any) -> bool:
         """Move an open intent to `state` (conditional: a settled intent is never moved again)."""
         values = {"state": state, "updated_at": datetime.now(UTC), **values}
         if state not in OPEN:
@@ -128,7 +128,7 @@ class Executor:
 
     # ------------------------------------------------------------------ sending
 
-    async def _send(self, kind: str, params: dict[str, Any], pending_id: int | None, actor: str,
+    async def send(self, kind: str, params: dict[str, Any], pending_id: int | None, actor: str,
                     call: Callable[[str], Awaitable[Any]], key: str | None = None) -> Any:
         # Loan records carry the exchange's clock (the paper clock may be far from ours): keep it for reconciling.
         params = {**params, "exchange_time": (await self.exchange.now()).isoformat()}
@@ -150,12 +150,12 @@ class Executor:
         try:
             result = await call()
         except ExchangeError as exc:
-            self._settle(intent_id, REJECTED, error=f"{exc.code}: {exc.msg}")
+            self.settle(intent_id, REJECTED, error=f"{exc.code}: {exc.msg}")
             self.audit.append(actor, f"exchange.{kind}", "rejected",
                               detail={"intent": intent_id, "code": exc.code, "msg": exc.msg})
             raise
         except ExchangeUnavailable as exc:
-            self._settle(intent_id, UNKNOWN, error=str(exc)[:300])
+            self.settle(intent_id, UNKNOWN, error=str(exc)[:300])
             self.audit.append(actor, f"exchange.{kind}", "unknown", detail={"intent": intent_id})
             state = await self.reconcile(intent_id)
             if state == NOT_SENT:
@@ -165,7 +165,7 @@ class Executor:
             return None
         ref = getattr(result, "order_id", getattr(result, "order_list_id", result))
         try:
-            self._settle(intent_id, DONE, exchange_ref=str(ref), result_json=_json(result)[:4000])
+            self.settle(intent_id, DONE, exchange_ref=str(ref), result_json=_json(result)[:4000])
             self.audit.append(actor, f"exchange.{kind}", "done", detail={"intent": intent_id, "ref": str(ref)})
         except Exception as exc:
             if database_unavailable(exc):
@@ -193,7 +193,7 @@ class Executor:
         params = {"asset": asset, "amount": str(amount), "isolated_symbol": isolated_symbol,
                   "seen_before": sorted(r.tx_id for r in before)}
         send = self.exchange.borrow if type_ is LoanType.BORROW else self.exchange.repay
-        return await self._send(type_.value.lower(), params, pending_id, actor,
+        return await self.send(type_.value.lower(), params, pending_id, actor,
                                 lambda _cid: send(asset, amount, isolated_symbol),
                                 key=flight_key(asset, isolated_symbol))
 
@@ -212,7 +212,7 @@ class Executor:
                 time_in_force="GTC" if step.type == "LIMIT" else None,
                 side_effect=step.side_effect, isolated=isolated, client_order_id=client_id))
 
-        return await self._send("order", params, pending_id, actor, call)
+        return await self.send("order", params, pending_id, actor, call)
 
     # ------------------------------------------------------------------ reconciling
 
@@ -235,15 +235,15 @@ class Executor:
             return await self._reconcile_loan(intent_id, kind, params, sent)
         except (ExchangeError, ExchangeUnavailable):
             log.warning("reconciliation of intent %s is still inconclusive", intent_id)
-            self._settle(intent_id, UNKNOWN)
+            self.settle(intent_id, UNKNOWN)
             return UNKNOWN
 
-    async def _absent(self, intent_id: int, sent: datetime, why: str) -> str:
+    async def absent(self, intent_id: int, sent: datetime, why: str) -> str:
         """Not on the exchange: NOT_SENT once the exchange has had time to show it, UNKNOWN before."""
         if await self.exchange.now() - sent < timedelta(seconds=getattr(self.exchange, "settle_seconds", 0)):
-            self._settle(intent_id, UNKNOWN)
+            self.settle(intent_id, UNKNOWN)
             return UNKNOWN
-        self._settle(intent_id, NOT_SENT, error=why)
+        self.settle(intent_id, NOT_SENT, error=why)
         return NOT_SENT
 
     async def _reconcile_order(self, intent_id: int, params: dict[str, Any], client_id: str, sent: datetime) -> str:
@@ -251,8 +251,8 @@ class Executor:
             order = await self.exchange.get_order(params["symbol"], client_order_id=client_id,
                                                   isolated=bool(params.get("isolated")))
         except OrderNotFound:
-            return await self._absent(intent_id, sent, "order not found on the exchange")
-        self._settle(intent_id, DONE, exchange_ref=str(order.order_id), result_json=_json(order)[:4000])
+            return await self.absent(intent_id, sent, "order not found on the exchange")
+        self.settle(intent_id, DONE, exchange_ref=str(order.order_id), result_json=_json(order)[:4000])
         return DONE
 
     async def _reconcile_loan(self, intent_id: int, kind: str, params: dict[str, Any], sent: datetime) -> str:
@@ -264,19 +264,24 @@ class Executor:
         amount = Decimal(params["amount"])
         candidates = sorted((r for r in records if r.amount == amount and r.tx_id not in seen
                              and r.status is not LoanStatus.FAILED and r.kind != "AUTO"), key=_loan_order)
+        if any(r.status is LoanStatus.PENDING for r in candidates):
+            self.settle(intent_id, UNKNOWN)
+            return UNKNOWN  # in flight on the exchange: ask again later
+        return await self.claim(intent_id, candidates, sent, "no matching loan record")
+
+    async def claim(self, intent_id: int, candidates: Sequence[Record], sent: datetime, why_absent: str) -> str:
+        """Settle the intent on the first exchange record no other intent has claimed (oldest first);
+        absent when there is none."""
         for record in candidates:
-            if record.status is LoanStatus.PENDING:
-                self._settle(intent_id, UNKNOWN)
-                return UNKNOWN  # in flight on the exchange: ask again later
             try:
-                if self._settle(intent_id, DONE, exchange_ref=str(record.tx_id), result_json=_json(record)):
+                if self.settle(intent_id, DONE, exchange_ref=str(record.tx_id), result_json=_json(record)):
                     return DONE
-                return self._state_of(intent_id)
+                return self.state_of(intent_id)
             except IntegrityError:
                 continue  # another intent claimed this record: it is not ours
-        return await self._absent(intent_id, sent, "no matching loan record")
+        return await self.absent(intent_id, sent, why_absent)
 
-    def _state_of(self, intent_id: int) -> str:
+    def state_of(self, intent_id: int) -> str:
         with session_scope(self.engine) as s:
             intent = s.get(Intent, intent_id)
             return intent.state if intent else NOT_SENT
@@ -298,6 +303,13 @@ class Executor:
         with session_scope(self.engine) as s:
             stmt = select(func.count()).select_from(Intent).where(col(Intent.state) == state)
             return int(s.execute(stmt).scalar_one())
+
+
+class Record(Protocol):
+    """An exchange record an intent can claim: a loan's or a transfer's, by its transaction id."""
+
+    @property
+    def tx_id(self) -> int: ...
 
 
 def _loan_order(record: LoanRecord) -> tuple[datetime, int]:

@@ -17,8 +17,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
 from chatbot.exchange import CROSS, SPOT, ExchangeError, ExchangeUnavailable, OrderNotFound, OrderStatus
 from chatbot.execution import DONE, LOAN_CLOCK_SKEW, LOAN_WINDOW, REJECTED, Executor, NotSent
 from chatbot.plans import CancelStep, OrderStep, TransferStep
@@ -38,7 +36,7 @@ async def transfer(ex: Executor, step: TransferStep, *, pending_id: int | None, 
         raise NotSent(f"could not read the {step.asset} transfer records before sending: {exc}") from exc
     params = {"asset": step.asset, "amount": str(step.amount), "source": step.source, "target": step.target,
               "view": view, "seen_before": sorted(r.tx_id for r in before)}
-    return await ex._send("transfer", params, pending_id, actor,
+    return await ex.send("transfer", params, pending_id, actor,
                           lambda _cid: ex.exchange.transfer(step.asset, step.amount, step.source, step.target),
                           key=f"transfer:{step.source}:{step.asset}")
 
@@ -53,7 +51,7 @@ async def oco(ex: Executor, step: OrderStep, isolated: bool, *, pending_id: int 
         return ex.exchange.place_oco(step.symbol, step.side, step.qty, step.price, step.stop_price,
                                      side_effect=step.side_effect, isolated=isolated, list_client_order_id=client_id)
 
-    return await ex._send("oco", params, pending_id, actor, call)
+    return await ex.send("oco", params, pending_id, actor, call)
 
 
 async def cancel(ex: Executor, step: CancelStep, *, pending_id: int | None, actor: str) -> Any:
@@ -64,7 +62,7 @@ async def cancel(ex: Executor, step: CancelStep, *, pending_id: int | None, acto
             return ex.exchange.cancel_order_list(step.symbol, order_list_id=step.list_id, isolated=step.isolated)
         return ex.exchange.cancel_order(step.symbol, order_id=step.order_id, isolated=step.isolated)
 
-    return await ex._send("cancel", params, pending_id, actor, call)
+    return await ex.send("cancel", params, pending_id, actor, call)
 
 
 async def reconcile(ex: Executor, intent_id: int, kind: str, params: dict[str, Any], client_id: str,
@@ -75,18 +73,18 @@ async def reconcile(ex: Executor, intent_id: int, kind: str, params: dict[str, A
         try:
             olist = await ex.exchange.get_order_list(params["symbol"], list_client_order_id=client_id, isolated=iso)
         except OrderNotFound:
-            return await ex._absent(intent_id, sent, "OCO list not found on the exchange")
-        ex._settle(intent_id, DONE, exchange_ref=str(olist.order_list_id), result_json=_dump(olist))
+            return await ex.absent(intent_id, sent, "OCO list not found on the exchange")
+        ex.settle(intent_id, DONE, exchange_ref=str(olist.order_list_id), result_json=_dump(olist))
         return DONE
     if kind == "cancel":
         order = await ex.exchange.get_order(params["symbol"], order_id=int(params["order_id"]), isolated=iso)
         if order.status in (OrderStatus.CANCELED, OrderStatus.EXPIRED):
-            ex._settle(intent_id, DONE, exchange_ref=str(order.order_id), result_json=_dump(order))
+            ex.settle(intent_id, DONE, exchange_ref=str(order.order_id), result_json=_dump(order))
             return DONE
         if order.status is OrderStatus.FILLED:
-            ex._settle(intent_id, REJECTED, error="the order filled before it could be cancelled")
+            ex.settle(intent_id, REJECTED, error="the order filled before it could be cancelled")
             return REJECTED
-        return await ex._absent(intent_id, sent, "the order is still open")
+        return await ex.absent(intent_id, sent, "the order is still open")
     return await _reconcile_transfer(ex, intent_id, params, sent)
 
 
@@ -98,14 +96,7 @@ async def _reconcile_transfer(ex: Executor, intent_id: int, params: dict[str, An
     sources = {params["source"], CROSS}  # spot ↔ isolated goes through cross on Binance
     found = sorted((r for r in records if r.amount == amount and r.to_account == params["target"]
                     and r.from_account in sources and r.tx_id not in seen), key=lambda r: (r.time, r.tx_id))
-    for record in found:
-        try:
-            if ex._settle(intent_id, DONE, exchange_ref=str(record.tx_id), result_json=_dump(record)):
-                return DONE
-            return ex._state_of(intent_id)
-        except IntegrityError:
-            continue  # another intent claimed this record: it is not ours
-    return await ex._absent(intent_id, sent, "no matching transfer record")
+    return await ex.claim(intent_id, found, sent, "no matching transfer record")
 
 
 def _dump(value: object) -> str:
