@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -24,7 +23,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from chatbot.exchange import EventListener, ExchangeEvent
+from chatbot.exchange import ExchangeEvent, Listeners
 from chatbot.margin import Band
 
 from . import wire
@@ -45,23 +44,6 @@ def stream_root(base_url: str) -> str:
         return RISK_STREAM
     scheme = "wss" if parts.scheme == "https" else "ws"
     return f"{scheme}://{parts.netloc}"
-
-
-class Listeners:
-    def __init__(self) -> None:
-        self.items: list[EventListener] = []
-
-    def add(self, listener: EventListener) -> None:
-        self.items.append(listener)
-
-    async def emit(self, event: ExchangeEvent) -> None:
-        for listener in list(self.items):
-            try:
-                result = listener(event)
-                if inspect.isawaitable(result):
-                    await result
-            except Exception:
-                log.exception("binance: event listener failed on a %s event", event.kind)
 
 
 def stream_event(message: dict[str, object]) -> ExchangeEvent | None:

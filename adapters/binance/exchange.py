@@ -27,6 +27,7 @@ from chatbot.exchange import (
     ExchangeEvent,
     InterestRecord,
     LiquidationRecord,
+    Listeners,
     LoanRecord,
     LoanType,
     Order,
@@ -41,7 +42,7 @@ from chatbot.exchange import (
 from chatbot.margin import Band, band_for
 
 from . import accounts, wire
-from .events import BandPoller, Listeners, RiskStream
+from .events import BandPoller, RiskStream
 from .gate import RateGate
 from .history import TradeHistory
 from .ledger import Consistency, Ledger

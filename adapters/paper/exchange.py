@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
-import inspect
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -34,6 +33,7 @@ from chatbot.exchange import (
     ExchangeEvent,
     InterestRecord,
     LiquidationRecord,
+    Listeners,
     LoanRecord,
     LoanType,
     Order,
@@ -91,7 +91,7 @@ class PaperExchange(TradeHistory):
         self.realtime_tick = realtime_tick
         self.recoveries = 0  # times memory was rebuilt from the database after a failed operation
         self._walk = RandomWalk(config.random_walk_seed, config.random_walk_volatility)
-        self._listeners: list[EventListener] = []
+        self._listeners = Listeners()
         self._tasks: list[asyncio.Task[None]] = []
         self.revision = 0  # the ledger revision the cached engine reflects
         self._dirty = False  # the cached engine holds changes not yet committed
@@ -248,20 +248,13 @@ class PaperExchange(TradeHistory):
 
     async def _dispatch(self, events: list[ExchangeEvent]) -> None:
         for event in events:
-            for listener in list(self._listeners):
-                try:
-                    result = listener(event)
-                    if inspect.isawaitable(result):
-                        await result
-                except Exception:
-                    log.exception("paper: event listener %r failed on %s", listener, event.kind)
+            await self._listeners.emit(event)
 
     def subscribe(self, listener: EventListener) -> None:
-        self._listeners.append(listener)
+        self._listeners.add(listener)
 
     def unsubscribe(self, listener: EventListener) -> None:
-        with contextlib.suppress(ValueError):
-            self._listeners.remove(listener)
+        self._listeners.remove(listener)
 
     # ------------------------------------------------------------------ reference data
 
