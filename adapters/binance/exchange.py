@@ -25,11 +25,7 @@ from chatbot.exchange import (
     EventListener,
     ExchangeError,
     ExchangeEvent,
-    InterestRecord,
-    LiquidationRecord,
     Listeners,
-    LoanRecord,
-    LoanType,
     Order,
     OrderList,
     OrderNotFound,
@@ -37,7 +33,6 @@ from chatbot.exchange import (
     Side,
     SideEffect,
     SymbolInfo,
-    TransferRecord,
 )
 from chatbot.margin import Band, band_for
 
@@ -305,13 +300,6 @@ class BinanceExchange(TradeHistory):
         finally:
             self._changed(iso)
 
-    async def loan_records(self, type: LoanType, *, asset: str | None = None, isolated_symbol: str | None = None,
-                           tx_id: int | None = None, start: datetime | None = None,
-                           end: datetime | None = None) -> list[LoanRecord]:
-        """Newest first, from `GET /sapi/v1/margin/borrow-repay` (cross unless `isolated_symbol`)."""
-        return await self.ledger.loan_records(LoanType(type), asset=_upper(asset), iso=_upper(isolated_symbol),
-                                              tx_id=tx_id, start=start, end=end)
-
     async def transfer(self, asset: str, amount: Decimal, from_account: str, to_account: str) -> int:
         """Spot ↔ cross ↔ isolated through universal transfer; spot ↔ isolated is two hops via cross."""
         try:
@@ -319,11 +307,6 @@ class BinanceExchange(TradeHistory):
         finally:
             self._isolated = None
             self._last.clear()
-
-    async def transfer_records(self, *, asset: str | None = None, account: str | None = None,
-                               start: datetime | None = None, end: datetime | None = None) -> list[TransferRecord]:
-        """Newest first, from `GET /sapi/v1/margin/transfer` (cross, or the isolated `account`)."""
-        return await self.ledger.transfer_records(asset=_upper(asset), account=_upper(account), start=start, end=end)
 
     # ------------------------------------------------------------------ orders
 
@@ -395,17 +378,6 @@ class BinanceExchange(TradeHistory):
         rows = await self.t.read(self.client.get_all_margin_orders, what="GET /sapi/v1/margin/allOrders",
                                  symbol=symbol.upper(), isIsolated=wire.flag(isolated))
         return [wire.order(r, isolated=isolated) for r in rows]
-
-    # ------------------------------------------------------------------ records
-
-    async def interest_history(self, *, asset: str | None = None, isolated_symbol: str | None = None,
-                               start: datetime | None = None, end: datetime | None = None) -> list[InterestRecord]:
-        return await self.ledger.interest_history(asset=_upper(asset), iso=_upper(isolated_symbol), start=start,
-                                                  end=end)
-
-    async def liquidation_records(self, *, isolated_symbol: str | None = None, start: datetime | None = None,
-                                  end: datetime | None = None) -> list[LiquidationRecord]:
-        return await self.ledger.liquidation_records(iso=_upper(isolated_symbol), start=start, end=end)
 
 
 def _upper(value: str | None) -> str | None:

@@ -1,4 +1,5 @@
-"""The live account's trade history (`GET /sapi/v1/margin/myTrades`) and 24 h price change (`ticker/24hr`).
+"""The live account's history: trades (`GET /sapi/v1/margin/myTrades`), the 24 h price change
+(`ticker/24hr`), and the loan, transfer, interest and liquidation records (read by `ledger.py`).
 
 Why it exists: entry prices and P&L are rebuilt from the exchange's own record of the desk's fills,
 so they survive restarts and include fills the bot never saw (an order that filled while it was
@@ -8,12 +9,22 @@ down, a liquidation). A mixin keeps `exchange.py` from growing; it reads through
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from chatbot.exchange import Side, Trade
+from chatbot.exchange import (
+    InterestRecord,
+    LiquidationRecord,
+    LoanRecord,
+    LoanType,
+    Side,
+    Trade,
+    TransferRecord,
+)
 
 from . import wire
+from .ledger import Ledger
 from .transport import Transport
 
 PAGE = 1000  # Binance's largest myTrades page
@@ -29,10 +40,37 @@ def trade(row: wire.Json, isolated: bool) -> Trade:
                  time=wire.from_ms(wire.field(row, "time")), is_maker=bool(row.get("isMaker")))
 
 
+def _upper(value: str | None) -> str | None:
+    return value.upper() if value else None
+
+
 class TradeHistory:
-    """`my_trades` and `price_change_24h` for `BinanceExchange` (which provides `t`, its transport)."""
+    """`my_trades`, `price_change_24h` and the record queries for `BinanceExchange` (which provides `t`,
+    its transport, and `ledger`)."""
 
     t: Transport
+    ledger: Ledger
+
+    async def loan_records(self, type: LoanType, *, asset: str | None = None, isolated_symbol: str | None = None,
+                           tx_id: int | None = None, start: datetime | None = None,
+                           end: datetime | None = None) -> list[LoanRecord]:
+        """Newest first, from `GET /sapi/v1/margin/borrow-repay` (cross unless `isolated_symbol`)."""
+        return await self.ledger.loan_records(LoanType(type), asset=_upper(asset), iso=_upper(isolated_symbol),
+                                              tx_id=tx_id, start=start, end=end)
+
+    async def transfer_records(self, *, asset: str | None = None, account: str | None = None,
+                               start: datetime | None = None, end: datetime | None = None) -> list[TransferRecord]:
+        """Newest first, from `GET /sapi/v1/margin/transfer` (cross, or the isolated `account`)."""
+        return await self.ledger.transfer_records(asset=_upper(asset), account=_upper(account), start=start, end=end)
+
+    async def interest_history(self, *, asset: str | None = None, isolated_symbol: str | None = None,
+                               start: datetime | None = None, end: datetime | None = None) -> list[InterestRecord]:
+        return await self.ledger.interest_history(asset=_upper(asset), iso=_upper(isolated_symbol), start=start,
+                                                  end=end)
+
+    async def liquidation_records(self, *, isolated_symbol: str | None = None, start: datetime | None = None,
+                                  end: datetime | None = None) -> list[LiquidationRecord]:
+        return await self.ledger.liquidation_records(iso=_upper(isolated_symbol), start=start, end=end)
 
     async def my_trades(self, symbol: str, *, isolated: bool = False, from_id: int | None = None) -> list[Trade]:
         out: list[Trade] = []

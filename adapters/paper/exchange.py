@@ -31,25 +31,20 @@ from chatbot.exchange import (
     AccountSnapshot,
     EventListener,
     ExchangeEvent,
-    InterestRecord,
-    LiquidationRecord,
     Listeners,
-    LoanRecord,
-    LoanType,
     Order,
     OrderList,
     OrderRequest,
     Side,
     SideEffect,
     SymbolInfo,
-    TransferRecord,
 )
 from chatbot.store.db import write_transaction
 
 from .engine import Journal, PaperEngine
 from .feeds import RandomWalk, SystemClock, WallClock, load_replay
 from .history import TradeHistory
-from .model import dt_to_ms, ms_to_dt
+from .model import ms_to_dt
 from .store import PaperStore
 
 log = logging.getLogger(__name__)
@@ -67,10 +62,6 @@ def _dec(value: Any, name: str = "amount") -> Decimal:
 
 def _opt_dec(value: Any, name: str) -> Decimal | None:
     return None if value is None else _dec(value, name)
-
-
-def _in_range(ms: int, start: datetime | None, end: datetime | None) -> bool:
-    return (start is None or ms >= dt_to_ms(start)) and (end is None or ms <= dt_to_ms(end))
 
 
 def _sym(value: str | None) -> str | None:
@@ -310,56 +301,6 @@ class PaperExchange(TradeHistory):
         value = _dec(amount)
         return await self._run(lambda: self.engine.transfer(asset, value, from_account.upper(),
                                                             to_account.upper()))
-
-    async def loan_records(
-        self, type: LoanType, *, asset: str | None = None, isolated_symbol: str | None = None,
-        tx_id: int | None = None, start: datetime | None = None, end: datetime | None = None,
-    ) -> list[LoanRecord]:
-        """Newest first; `isolated_symbol=None` means the cross account (as Binance)."""
-        iso, want = _sym(isolated_symbol), LoanType(type)
-        asset = _sym(asset)
-        rows = [r for r in self._fresh().loans.values()
-                if r.type == want and r.isolated_symbol == iso and (asset is None or r.asset == asset)
-                and (tx_id is None or r.tx_id == tx_id) and _in_range(r.time_ms, start, end)]
-        rows.sort(key=lambda r: (r.time_ms, r.tx_id), reverse=True)
-        return [r.to_record() for r in rows]
-
-    async def interest_history(
-        self, *, asset: str | None = None, isolated_symbol: str | None = None,
-        start: datetime | None = None, end: datetime | None = None,
-    ) -> list[InterestRecord]:
-        """Newest first; `isolated_symbol=None` means the cross account (as Binance)."""
-        iso, asset = _sym(isolated_symbol), _sym(asset)
-        rows = [r for r in self._fresh().interest
-                if r.isolated_symbol == iso and (asset is None or r.asset == asset)
-                and _in_range(r.time_ms, start, end)]
-        rows.sort(key=lambda r: (r.time_ms, r.tx_id), reverse=True)
-        return [r.to_record() for r in rows]
-
-    async def liquidation_records(
-        self, *, isolated_symbol: str | None = None, start: datetime | None = None,
-        end: datetime | None = None,
-    ) -> list[LiquidationRecord]:
-        """Newest first; `isolated_symbol=None` means the cross account."""
-        iso = _sym(isolated_symbol)
-        ledger = self._fresh()
-        key = ledger.account_key(iso)
-        rows = [r for r in ledger.liquidations if r.account == key and _in_range(r.time_ms, start, end)]
-        rows.sort(key=lambda r: (r.time_ms, r.order_id), reverse=True)
-        return [r.to_record() for r in rows]
-
-    async def transfer_records(
-        self, *, asset: str | None = None, account: str | None = None, start: datetime | None = None,
-        end: datetime | None = None,
-    ) -> list[TransferRecord]:
-        """Newest first; `account` matches either side (SPOT, CROSS, ISOLATED:<symbol>)."""
-        asset, account = _sym(asset), _sym(account)
-        rows = [r for r in self._fresh().transfers
-                if (asset is None or r.asset == asset) and (account is None or account in (r.from_account,
-                                                                                         r.to_account))
-                and _in_range(r.time_ms, start, end)]
-        rows.sort(key=lambda r: (r.time_ms, r.tx_id), reverse=True)
-        return [r.to_record() for r in rows]
 
     # ------------------------------------------------------------------ orders
 

@@ -1,21 +1,41 @@
-"""The paper exchange's trade history and 24 h figures, as the `Exchange` port asks for them.
+"""The paper exchange's history, as the `Exchange` port asks for it: trades, loans, interest,
+liquidations and transfers, newest first, and the 24 h figures.
 
-Why it exists: entry prices and P&L are built from the account's own fills (`my_trades`), which the
-paper engine books as `TradeRow`s; this mixin turns them into the port's `Trade` values without
-growing `exchange.py`. The paper market keeps no price history, so it has no 24 h change.
+Why it exists: the paper engine books all of these as rows; this mixin turns them into the port's
+value types (read from the current ledger, `_fresh`) without growing `exchange.py`. Entry prices and
+P&L are built from the account's own fills (`my_trades`). The paper market keeps no price history,
+so it has no 24 h change.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from chatbot.exchange import CROSS, Trade, isolated_account
+from chatbot.exchange import (
+    CROSS,
+    InterestRecord,
+    LiquidationRecord,
+    LoanRecord,
+    LoanType,
+    Trade,
+    TransferRecord,
+    isolated_account,
+)
 
-from .model import TradeRow, ms_to_dt
+from .model import TradeRow, dt_to_ms, ms_to_dt
 
 if TYPE_CHECKING:
     from .engine import PaperEngine
+
+
+def _in_range(ms: int, start: datetime | None, end: datetime | None) -> bool:
+    return (start is None or ms >= dt_to_ms(start)) and (end is None or ms <= dt_to_ms(end))
+
+
+def _upper(value: str | None) -> str | None:
+    return None if value is None else value.upper()
 
 
 def to_trade(row: TradeRow) -> Trade:
@@ -25,7 +45,7 @@ def to_trade(row: TradeRow) -> Trade:
 
 
 class TradeHistory:
-    """`my_trades` and `price_change_24h` for `PaperExchange` (which provides `_fresh`)."""
+    """`my_trades`, `price_change_24h` and the record queries for `PaperExchange` (which provides `_fresh`)."""
 
     def _fresh(self) -> PaperEngine:  # pragma: no cover - provided by PaperExchange
         raise NotImplementedError
@@ -41,3 +61,53 @@ class TradeHistory:
     async def price_change_24h(self, symbol: str) -> Decimal | None:
         self._fresh()._symbol(symbol)  # an unknown symbol is refused as Binance would
         return None
+
+    async def loan_records(
+        self, type: LoanType, *, asset: str | None = None, isolated_symbol: str | None = None,
+        tx_id: int | None = None, start: datetime | None = None, end: datetime | None = None,
+    ) -> list[LoanRecord]:
+        """Newest first; `isolated_symbol=None` means the cross account (as Binance)."""
+        iso, want = _upper(isolated_symbol), LoanType(type)
+        asset = _upper(asset)
+        rows = [r for r in self._fresh().loans.values()
+                if r.type == want and r.isolated_symbol == iso and (asset is None or r.asset == asset)
+                and (tx_id is None or r.tx_id == tx_id) and _in_range(r.time_ms, start, end)]
+        rows.sort(key=lambda r: (r.time_ms, r.tx_id), reverse=True)
+        return [r.to_record() for r in rows]
+
+    async def interest_history(
+        self, *, asset: str | None = None, isolated_symbol: str | None = None,
+        start: datetime | None = None, end: datetime | None = None,
+    ) -> list[InterestRecord]:
+        """Newest first; `isolated_symbol=None` means the cross account (as Binance)."""
+        iso, asset = _upper(isolated_symbol), _upper(asset)
+        rows = [r for r in self._fresh().interest
+                if r.isolated_symbol == iso and (asset is None or r.asset == asset)
+                and _in_range(r.time_ms, start, end)]
+        rows.sort(key=lambda r: (r.time_ms, r.tx_id), reverse=True)
+        return [r.to_record() for r in rows]
+
+    async def liquidation_records(
+        self, *, isolated_symbol: str | None = None, start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> list[LiquidationRecord]:
+        """Newest first; `isolated_symbol=None` means the cross account."""
+        iso = _upper(isolated_symbol)
+        ledger = self._fresh()
+        key = ledger.account_key(iso)
+        rows = [r for r in ledger.liquidations if r.account == key and _in_range(r.time_ms, start, end)]
+        rows.sort(key=lambda r: (r.time_ms, r.order_id), reverse=True)
+        return [r.to_record() for r in rows]
+
+    async def transfer_records(
+        self, *, asset: str | None = None, account: str | None = None, start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> list[TransferRecord]:
+        """Newest first; `account` matches either side (SPOT, CROSS, ISOLATED:<symbol>)."""
+        asset, account = _upper(asset), _upper(account)
+        rows = [r for r in self._fresh().transfers
+                if (asset is None or r.asset == asset) and (account is None or account in (r.from_account,
+                                                                                         r.to_account))
+                and _in_range(r.time_ms, start, end)]
+        rows.sort(key=lambda r: (r.time_ms, r.tx_id), reverse=True)
+        return [r.to_record() for r in rows]
