@@ -35,6 +35,38 @@ class Band(StrEnum):
         return list(Band).index(self)
 
 
+class BalanceFigures:
+    """`total`, `liability` and `net` of one asset's balance: defined once for every balance struct."""
+
+    __slots__ = ()
+    free: Decimal
+    locked: Decimal
+    borrowed: Decimal
+    interest: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.free + self.locked
+
+    @property
+    def liability(self) -> Decimal:
+        return self.borrowed + self.interest
+
+    @property
+    def net(self) -> Decimal:
+        return self.free + self.locked - self.borrowed - self.interest
+
+
+@dataclass(slots=True)
+class Balance(BalanceFigures):
+    """One asset's balance while it is being worked on: the paper ledger's books, a preview's what-if."""
+
+    free: Decimal = D0
+    locked: Decimal = D0
+    borrowed: Decimal = D0
+    interest: Decimal = D0
+
+
 @dataclass(frozen=True)
 class Thresholds:
     """The bars of one account. `initial` gates borrowing, `transfer_out` gates transfers out."""

@@ -13,7 +13,7 @@ from decimal import ROUND_DOWN, ROUND_UP, Decimal
 
 from chatbot import margin
 from chatbot.exchange import AccountSnapshot, AssetBalance, Side, SideEffect, SymbolInfo, account_label
-from chatbot.margin import Band
+from chatbot.margin import Balance, Band
 
 D0 = Decimal(0)
 ONE_HOUR_INTEREST = 1
@@ -21,14 +21,6 @@ ONE_HOUR_INTEREST = 1
 
 class PlanError(Exception):
     """The request cannot be done as asked (no position, nothing to repay …): one short line."""
-
-
-@dataclass
-class Balances:
-    free: Decimal = D0
-    locked: Decimal = D0
-    borrowed: Decimal = D0
-    interest: Decimal = D0
 
 
 @dataclass(frozen=True)
@@ -140,23 +132,23 @@ def order_text(o: OrderStep) -> str:
     return f"{o.type} {head} trigger {o.stop_price} {o.side_effect.value}"
 
 
-def book_of(snapshot: AccountSnapshot) -> dict[str, Balances]:
+def book_of(snapshot: AccountSnapshot) -> dict[str, Balance]:
     """A what-if copy of an account's balances, per asset."""
-    return {b.asset: Balances(b.free, b.locked, b.borrowed, b.interest) for b in snapshot.assets}
+    return {b.asset: Balance(b.free, b.locked, b.borrowed, b.interest) for b in snapshot.assets}
 
 
-def _get(book: dict[str, Balances], asset: str) -> Balances:
-    return book.setdefault(asset, Balances())
+def _get(book: dict[str, Balance], asset: str) -> Balance:
+    return book.setdefault(asset, Balance())
 
 
-def _borrow(book: dict[str, Balances], asset: str, amount: Decimal, rate: Decimal) -> None:
+def _borrow(book: dict[str, Balance], asset: str, amount: Decimal, rate: Decimal) -> None:
     bal = _get(book, asset)
     bal.free += amount
     bal.borrowed += amount
     bal.interest += margin.interest_for_hours(amount, rate, ONE_HOUR_INTEREST)  # ON_BORROW
 
 
-def _repay(book: dict[str, Balances], asset: str, amount: Decimal) -> None:
+def _repay(book: dict[str, Balance], asset: str, amount: Decimal) -> None:
     bal = _get(book, asset)
     to_interest = min(amount, bal.interest)
     bal.interest -= to_interest
@@ -164,7 +156,7 @@ def _repay(book: dict[str, Balances], asset: str, amount: Decimal) -> None:
     bal.free -= amount
 
 
-def margin_buy(book: dict[str, Balances], pay: str, paid: Decimal, got: str, received: Decimal,
+def margin_buy(book: dict[str, Balance], pay: str, paid: Decimal, got: str, received: Decimal,
                 rates: dict[str, Decimal]) -> Decimal:
     """A MARGIN_BUY trade: borrow the shortfall of what is paid, then swap. Returns the shortfall."""
     bal = _get(book, pay)
@@ -176,18 +168,18 @@ def margin_buy(book: dict[str, Balances], pay: str, paid: Decimal, got: str, rec
     return shortfall
 
 
-def _value(book: dict[str, Balances], prices: dict[str, Decimal]) -> tuple[Decimal, Decimal]:
+def _value(book: dict[str, Balance], prices: dict[str, Decimal]) -> tuple[Decimal, Decimal]:
     assets = sum(((b.free + b.locked) * prices.get(a, D0) for a, b in book.items()), D0)
     liab = sum(((b.borrowed + b.interest) * prices.get(a, D0) for a, b in book.items()), D0)
     return assets, liab
 
 
-def exposures(book: dict[str, Balances], prices: dict[str, Decimal]) -> dict[str, Decimal]:
+def exposures(book: dict[str, Balance], prices: dict[str, Decimal]) -> dict[str, Decimal]:
     """Gross exposure per asset (held + owed), in USDT: what `margin.main_asset` chooses by."""
     return {a: (b.free + b.locked + b.borrowed + b.interest) * prices.get(a, D0) for a, b in book.items()}
 
 
-def price_at_level(book: dict[str, Balances], prices: dict[str, Decimal], asset: str,
+def price_at_level(book: dict[str, Balance], prices: dict[str, Decimal], asset: str,
                    level: Decimal) -> Decimal:
     """Price of `asset` (others fixed) at which the account's margin level equals `level`; 0 if never."""
     b = _get(book, asset)
@@ -196,7 +188,7 @@ def price_at_level(book: dict[str, Balances], prices: dict[str, Decimal], asset:
     return margin.price_for_level(level, b.free + b.locked, other_assets, b.borrowed + b.interest, other_liab)
 
 
-def finish(command: str, snapshot: AccountSnapshot, book: dict[str, Balances], rates: dict[str, Decimal],
+def finish(command: str, snapshot: AccountSnapshot, book: dict[str, Balance], rates: dict[str, Decimal],
            quote: str, notional: Decimal, *, order: OrderStep | None = None, borrow: tuple[str, Decimal] | None = None,
            repay: tuple[str, Decimal] | None = None, new_borrow: dict[str, Decimal] | None = None,
            transfer: TransferStep | None = None, cancel: CancelStep | None = None, repay_after: bool = False,

@@ -12,7 +12,6 @@ is not declared absent on the first "not found".
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -33,6 +32,7 @@ from chatbot.exchange import (
     Side,
     SideEffect,
     SymbolInfo,
+    stop_feeds,
 )
 from chatbot.margin import Band, band_for
 
@@ -111,11 +111,7 @@ class BinanceExchange(TradeHistory):
 
     async def close(self) -> None:
         tasks, self._tasks = self._tasks, []
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_feeds(tasks)
         if tasks:
             await self.stream.close_key()
         await self.t.close()

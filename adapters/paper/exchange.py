@@ -15,7 +15,6 @@ when configured — in one process at a time (`is_leader`), so two processes nev
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import functools
 import logging
@@ -38,6 +37,7 @@ from chatbot.exchange import (
     Side,
     SideEffect,
     SymbolInfo,
+    stop_feeds,
 )
 from chatbot.store.db import write_transaction
 
@@ -142,11 +142,7 @@ class PaperExchange(TradeHistory):
 
     async def close(self) -> None:
         tasks, self._tasks = self._tasks, []
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_feeds(tasks)
 
     async def _realtime_loop(self) -> None:
         last = self.wall.monotonic()

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from chatbot import margin
 from chatbot.config import PaperConfig, SymbolConfig
 from chatbot.exchange import (
     AssetBalance,
@@ -102,19 +103,8 @@ def resolve_asset_prices(symbols: dict[str, SymbolInfo], prices: dict[str, Decim
 
 
 @dataclass(slots=True)
-class Balance:
-    free: Decimal = D0
-    locked: Decimal = D0
-    borrowed: Decimal = D0
-    interest: Decimal = D0
-
-    @property
-    def liability(self) -> Decimal:
-        return self.borrowed + self.interest
-
-    @property
-    def total(self) -> Decimal:
-        return self.free + self.locked
+class Balance(margin.Balance):
+    """A ledger balance: the core's working balance, plus how the port and the database see it."""
 
     def value(self, asset: str) -> AssetBalance:
         return AssetBalance(asset, self.free, self.locked, self.borrowed, self.interest)

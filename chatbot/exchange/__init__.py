@@ -15,7 +15,7 @@ from chatbot.exchange.errors import (
     OrderNotFound,
     RateLimited,
 )
-from chatbot.exchange.events import EventListener, ExchangeEvent, Listeners
+from chatbot.exchange.events import EventListener, ExchangeEvent, Listeners, stop_feeds
 from chatbot.exchange.port import DrillControls, Exchange
 from chatbot.exchange.values import (
     CROSS,
@@ -49,5 +49,5 @@ __all__ = [
     "ExchangeError", "ExchangeEvent", "ExchangeNotReached", "ExchangeUnavailable", "Fill", "InterestRecord",
     "LiquidationRecord", "Listeners", "LoanRecord", "LoanStatus", "LoanType", "Order", "OrderList", "OrderNotFound",
     "OrderRequest", "OrderStatus", "OrderType", "RateLimited", "Side", "SideEffect", "SymbolInfo", "Trade",
-    "TransferRecord", "account_key", "account_label", "account_of_key", "isolated_account",
+    "TransferRecord", "account_key", "account_label", "account_of_key", "isolated_account", "stop_feeds",
 ]

@@ -1,16 +1,20 @@
 """Exchange events and their listeners: how an exchange tells the core (the margin monitor) at once.
 
 `Listeners` is the one way an adapter hands an event to every subscriber: each listener runs in turn,
-awaited when it is a coroutine, and one failing listener never stops the others.
+awaited when it is a coroutine, and one failing listener never stops the others. `stop_feeds` ends
+the background tasks that produce events (a paper clock, a price feed, a risk stream).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -47,3 +51,12 @@ class Listeners:
                     await result
             except Exception:
                 log.exception("exchange event listener %r failed on a %s event", listener, event.kind)
+
+
+async def stop_feeds(tasks: list[asyncio.Task[Any]]) -> None:
+    """Cancel an exchange's background tasks and wait until each has ended."""
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from chatbot.margin import Band, Thresholds
+from chatbot.margin import BalanceFigures, Band, Thresholds
 
 
 class Side(StrEnum):
@@ -68,24 +68,14 @@ class SymbolInfo:
 
 
 @dataclass(frozen=True)
-class AssetBalance:
+class AssetBalance(BalanceFigures):
+    """One asset's balance as the exchange reports it (total, liability, net from `BalanceFigures`)."""
+
     asset: str
     free: Decimal
     locked: Decimal
     borrowed: Decimal
     interest: Decimal
-
-    @property
-    def total(self) -> Decimal:
-        return self.free + self.locked
-
-    @property
-    def liability(self) -> Decimal:
-        return self.borrowed + self.interest
-
-    @property
-    def net(self) -> Decimal:
-        return self.free + self.locked - self.borrowed - self.interest
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ from decimal import ROUND_DOWN, ROUND_UP, Decimal
 
 from chatbot import margin
 from chatbot.exchange import CROSS, SPOT, AccountSnapshot, Order, Side, SideEffect, SymbolInfo, isolated_account
+from chatbot.margin import Balance
 from chatbot.money import D0, EIGHT_DP, fmt, fmt_amount
 from chatbot.plans import (
-    Balances,
     CancelStep,
     OrderStep,
     Plan,
@@ -149,7 +149,7 @@ def side_effect_for(snap: AccountSnapshot, info: SymbolInfo, side: Side) -> Side
 
 
 def _filled_book(snap: AccountSnapshot, info: SymbolInfo, side: Side, qty: Decimal, at: Decimal, fee: Decimal,
-                 rates: dict[str, Decimal]) -> tuple[dict[str, Balances], Decimal]:
+                 rates: dict[str, Decimal]) -> tuple[dict[str, Balance], Decimal]:
     book = book_of(snap)
     if side is Side.BUY:
         margin_buy(book, info.quote, qty * at, info.base, qty * (1 - fee), rates)
