@@ -26,7 +26,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from adapters.paper import PaperEngine, PaperExchange, create_tables
+from adapters.paper import PaperBook, PaperExchange, create_tables
 from adapters.paper.store import PaperStore
 from benchmarks.common import paper_config, paper_symbols, pct
 from chatbot.exchange import CROSS, SPOT, OrderRequest, OrderType, Side, isolated_account
@@ -49,10 +49,10 @@ def _fmt(seconds: list[float]) -> str:
 # ---------------------------------------------------------------------------- 30-day advance
 
 
-def _cross_with_loans(n_loans: int, prefix: str = "L", usdt: str = "10000000", each: str = "1000") -> PaperEngine:
+def _cross_with_loans(n_loans: int, prefix: str = "L", usdt: str = "10000000", each: str = "1000") -> PaperBook:
     """One cross account holding `usdt` USDT that borrowed `each` of `n_loans` assets."""
     symbols = paper_symbols(n_loans, prefix)
-    core = PaperEngine(paper_config(symbols, cross={"USDT": usdt}))
+    core = PaperBook(paper_config(symbols, cross={"USDT": usdt}))
     core.seed()
     for info in list(core.symbols.values()):
         core.borrow(CROSS, info.base, D(each))
@@ -104,9 +104,9 @@ def _end_to_end_advance() -> float:
 # ---------------------------------------------------------------------------- price ticks
 
 
-def _isolated_book(n: int) -> PaperEngine:
+def _isolated_book(n: int) -> PaperBook:
     symbols = paper_symbols(n, "S")
-    core = PaperEngine(paper_config(symbols, spot={"USDT": str(1000 * n)}))
+    core = PaperBook(paper_config(symbols, spot={"USDT": str(1000 * n)}))
     core.seed()
     for sym in list(core.symbols):
         core.transfer("USDT", D("1000"), SPOT, isolated_account(sym))
@@ -117,7 +117,7 @@ def _isolated_book(n: int) -> PaperEngine:
     return core
 
 
-def _tick(core: PaperEngine, factor: Decimal) -> dict[str, Decimal]:
+def _tick(core: PaperBook, factor: Decimal) -> dict[str, Decimal]:
     return {s: p * factor for s, p in core.prices.items()}
 
 

@@ -1,6 +1,6 @@
 """Pure margin math, in Decimal: margin level, bands, max borrow/transfer, liquidation prices, interest.
 
-One module shared by the paper engine, command previews and the margin monitor, so the number a
+One module shared by the paper book, command previews and the margin monitor, so the number a
 desk sees in a preview, in `/status` and in an alert is always computed the same way. Formulas and
 their sources: `shared/reference/binance-margin.md` §5 (Binance margin-level FAQ, trading guides,
 and the derived closed forms there).

@@ -1,4 +1,4 @@
-"""`PaperExchange`: the paper engine behind the async `Exchange` port, persisted in the project database.
+"""`PaperExchange`: the paper book behind the async `Exchange` port, persisted in the project database.
 
 Why it exists: the core talks only to `chatbot.exchange.Exchange`. This class gives it the paper
 engine, and makes the database the one ledger, like a real exchange's books: every process on the
@@ -6,7 +6,7 @@ database sees and changes the same balances. The engine in memory is only a cach
 checked against the ledger's `revision` before every read and every operation. Each mutating call
 takes the ledger's write lock, reloads the cache if another process changed the ledger, runs the
 (synchronous) engine operation, writes what changed and the next revision in the same
-transaction, then publishes the engine's events to subscribers. If anything fails after the engine
+transaction, then publishes the book's events to subscribers. If anything fails after the book
 began mutating, the cache is rebuilt from the database, so memory and database never disagree and
 a rejected call changes nothing. `start()` runs the realtime clock and the random-walk price feed
 when configured — in one process at a time (`is_leader`), so two processes never double the pace.
@@ -41,7 +41,7 @@ from chatbot.exchange import (
 )
 from chatbot.store.db import write_transaction
 
-from .engine import Journal, PaperEngine
+from .book import Journal, PaperBook
 from .feeds import RandomWalk, SystemClock, WallClock, load_replay
 from .history import TradeHistory
 from .model import ms_to_dt
@@ -73,9 +73,9 @@ class PaperExchange(TradeHistory):
 
     name = "paper"
 
-    def __init__(self, core: PaperEngine, store: PaperStore, config: PaperConfig, *,
+    def __init__(self, core: PaperBook, store: PaperStore, config: PaperConfig, *,
                  clock: WallClock | None = None, realtime_tick: float = REALTIME_TICK_SECONDS) -> None:
-        self.engine = core
+        self.book = core
         self.store = store
         self.config = config
         self.wall: WallClock = clock or SystemClock()
@@ -91,8 +91,8 @@ class PaperExchange(TradeHistory):
     # ------------------------------------------------------------------ lifecycle
 
     @staticmethod
-    def _new_engine(config: PaperConfig) -> PaperEngine:
-        core = PaperEngine(config)
+    def _new_engine(config: PaperConfig) -> PaperBook:
+        core = PaperBook(config)
         if config.price_feed == "replay":
             if config.replay_file is None:
                 raise ValueError("paper: price_feed = 'replay' needs replay_file")
@@ -160,7 +160,7 @@ class PaperExchange(TradeHistory):
                 log.exception("paper: realtime clock tick failed")
 
     def _advance(self, ms: int) -> None:
-        self.engine.advance_ms(ms)  # the engine of the moment: `_run` may have reloaded it
+        self.book.advance_ms(ms)  # the book of the moment: `_run` may have reloaded it
 
     async def _walk_loop(self) -> None:
         while True:
@@ -173,7 +173,7 @@ class PaperExchange(TradeHistory):
                 log.exception("paper: random-walk step failed")
 
     def _walk_step(self) -> None:
-        core = self.engine
+        core = self.book
         core.apply_walk(self._walk.step(core.prices, core.symbols, core.walk_steps))
 
     # ------------------------------------------------------------------ the transaction wrapper
@@ -189,9 +189,9 @@ class PaperExchange(TradeHistory):
                 result, journal = self._apply(operation)
                 if journal.state or journal.mutated:
                     revision += 1
-                    self.store.write(self.engine, journal, conn=conn, revision=revision)
+                    self.store.write(self.book, journal, conn=conn, revision=revision)
         except BaseException:
-            if self.engine.take_journal().mutated or self._dirty:
+            if self.book.take_journal().mutated or self._dirty:
                 self._recover("could not persist")
             raise
         self.revision = revision
@@ -199,7 +199,7 @@ class PaperExchange(TradeHistory):
         return result
 
     def _apply(self, operation: Callable[[], T]) -> tuple[T, Journal]:
-        core = self.engine
+        core = self.book
         self._dirty = False
         try:
             result = operation()
@@ -211,18 +211,18 @@ class PaperExchange(TradeHistory):
         self._dirty = journal.mutated or bool(journal.state)
         return result, journal
 
-    def _fresh(self) -> PaperEngine:
+    def _fresh(self) -> PaperBook:
         """The engine, reloaded first if another process changed the ledger (one cheap read)."""
         revision = self.store.revision()
         if revision is not None and revision != self.revision:
             with self.store.engine.connect() as conn:
                 self._reload(conn, revision)
-        return self.engine
+        return self.book
 
     def _reload(self, conn: Connection, revision: int) -> None:
         core = self._new_engine(self.config)
         self.store.load(core, conn)
-        self.engine, self.revision = core, revision
+        self.book, self.revision = core, revision
 
     def _recover(self, why: str) -> None:
         log.error("paper: %s; reloading state from the database", why)
@@ -230,7 +230,7 @@ class PaperExchange(TradeHistory):
         revision = self.store.load(core)
         if revision is None:  # pragma: no cover - state is written at open
             core.seed()
-        self.engine, self.revision, self._dirty = core, revision or 0, False
+        self.book, self.revision, self._dirty = core, revision or 0, False
         self.recoveries += 1
 
     async def _dispatch(self, events: list[ExchangeEvent]) -> None:
@@ -285,17 +285,17 @@ class PaperExchange(TradeHistory):
 
     async def borrow(self, asset: str, amount: Decimal, isolated_symbol: str | None = None) -> int:
         value = _dec(amount)
-        return await self._run(lambda: self.engine.borrow(
-            self.engine.account_key(_sym(isolated_symbol)), asset, value))
+        return await self._run(lambda: self.book.borrow(
+            self.book.account_key(_sym(isolated_symbol)), asset, value))
 
     async def repay(self, asset: str, amount: Decimal, isolated_symbol: str | None = None) -> int:
         value = _dec(amount)
-        return await self._run(lambda: self.engine.repay(
-            self.engine.account_key(_sym(isolated_symbol)), asset, value))
+        return await self._run(lambda: self.book.repay(
+            self.book.account_key(_sym(isolated_symbol)), asset, value))
 
     async def transfer(self, asset: str, amount: Decimal, from_account: str, to_account: str) -> int:
         value = _dec(amount)
-        return await self._run(lambda: self.engine.transfer(asset, value, from_account.upper(),
+        return await self._run(lambda: self.book.transfer(asset, value, from_account.upper(),
                                                             to_account.upper()))
 
     # ------------------------------------------------------------------ orders
@@ -308,7 +308,7 @@ class PaperExchange(TradeHistory):
             price=_opt_dec(request.price, "price"), stop_price=_opt_dec(request.stop_price, "stop_price"),
             side=Side(request.side), side_effect=SideEffect(request.side_effect),
         )
-        return await self._run(lambda: self.engine.place_order(req).to_order())
+        return await self._run(lambda: self.book.place_order(req).to_order())
 
     async def place_oco(
         self, symbol: str, side: Side, quantity: Decimal, price: Decimal, stop_price: Decimal, *,
@@ -321,23 +321,23 @@ class PaperExchange(TradeHistory):
         stop_limit = _opt_dec(stop_limit_price, "stop_limit_price")
 
         def run() -> OrderList:
-            olist = self.engine.place_oco(*args, stop_limit_price=stop_limit, side_effect=SideEffect(side_effect),
+            olist = self.book.place_oco(*args, stop_limit_price=stop_limit, side_effect=SideEffect(side_effect),
                                           isolated=isolated, list_client_order_id=list_client_order_id,
                                           auto_repay_at_cancel=auto_repay_at_cancel)
-            return olist.to_order_list(self.engine.orders)
+            return olist.to_order_list(self.book.orders)
 
         return await self._run(run)
 
     async def cancel_order(self, symbol: str, *, order_id: int | None = None,
                            client_order_id: str | None = None, isolated: bool = False) -> Order:
-        return await self._run(lambda: self.engine.cancel_order(
+        return await self._run(lambda: self.book.cancel_order(
             symbol.upper(), order_id, client_order_id, isolated).to_order())
 
     async def cancel_order_list(self, symbol: str, *, order_list_id: int | None = None,
                                 list_client_order_id: str | None = None, isolated: bool = False) -> OrderList:
         def run() -> OrderList:
-            olist = self.engine.cancel_order_list(symbol.upper(), order_list_id, list_client_order_id, isolated)
-            return olist.to_order_list(self.engine.orders)
+            olist = self.book.cancel_order_list(symbol.upper(), order_list_id, list_client_order_id, isolated)
+            return olist.to_order_list(self.book.orders)
 
         return await self._run(run)
 
@@ -364,18 +364,18 @@ class PaperExchange(TradeHistory):
 
     async def set_price(self, symbol: str, price: Decimal) -> None:
         value = _dec(price, "price")
-        await self._run(lambda: self.engine.set_prices({symbol.upper(): value}))
+        await self._run(lambda: self.book.set_prices({symbol.upper(): value}))
 
     async def set_prices(self, prices: dict[str, Decimal]) -> None:
         values = {s.upper(): _dec(p, "price") for s, p in prices.items()}
-        await self._run(lambda: self.engine.set_prices(values))
+        await self._run(lambda: self.book.set_prices(values))
 
     async def advance(self, seconds: int) -> datetime:
         ms = round(_dec(seconds, "seconds") * 1000)
         if ms < 0:
             raise ValueError("the paper clock only moves forward")
-        await self._run(lambda: self.engine.advance_ms(ms))
-        return ms_to_dt(self.engine.now_ms)
+        await self._run(lambda: self.book.advance_ms(ms))
+        return ms_to_dt(self.book.now_ms)
 
 
 async def open_exchange(engine: Engine, desk: DeskConfig, settings: Settings) -> PaperExchange:

@@ -4,7 +4,7 @@ The engine never reads the wall clock. This module holds the only code that does
 behind a small `WallClock` protocol so tests can drive the realtime clock and the random walk with
 a fake. The random walk is a pure function of (seed, step number, symbol), so it is deterministic
 and continues identically after a restart (the step counter is persisted). Replay rows are applied
-by the engine as the paper clock passes their timestamps.
+by the book as the paper clock passes their timestamps.
 """
 
 from __future__ import annotations

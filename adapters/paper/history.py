@@ -1,7 +1,7 @@
 """The paper exchange's history, as the `Exchange` port asks for it: trades, loans, interest,
 liquidations and transfers, newest first, and the 24 h figures.
 
-Why it exists: the paper engine books all of these as rows; this mixin turns them into the port's
+Why it exists: the paper book books all of these as rows; this mixin turns them into the port's
 value types (read from the current ledger, `_fresh`) without growing `exchange.py`. Entry prices and
 P&L are built from the account's own fills (`my_trades`). The paper market keeps no price history,
 so it has no 24 h change.
@@ -27,7 +27,7 @@ from chatbot.exchange import (
 from .model import TradeRow, dt_to_ms, ms_to_dt
 
 if TYPE_CHECKING:
-    from .engine import PaperEngine
+    from .book import PaperBook
 
 
 def _in_range(ms: int, start: datetime | None, end: datetime | None) -> bool:
@@ -47,7 +47,7 @@ def to_trade(row: TradeRow) -> Trade:
 class TradeHistory:
     """`my_trades`, `price_change_24h` and the record queries for `PaperExchange` (which provides `_fresh`)."""
 
-    def _fresh(self) -> PaperEngine:  # pragma: no cover - provided by PaperExchange
+    def _fresh(self) -> PaperBook:  # pragma: no cover - provided by PaperExchange
         raise NotImplementedError
 
     async def my_trades(self, symbol: str, *, isolated: bool = False, from_id: int | None = None) -> list[Trade]:

@@ -1,6 +1,6 @@
 """Mutable in-memory state of the paper exchange, and the conversions to the port's value types.
 
-The books (`ledger.Books` and the layers composed into `engine.PaperEngine`) own instances of these
+The books (`ledger.Books` and the layers composed into `engine.PaperBook`) own instances of these
 classes and mutate them; the store (`store.py`) writes them to the `paper_*` tables and reads them
 back. Keeping them in one small module lets both sides agree on the shape without the store
 importing accounting logic. Times are integer

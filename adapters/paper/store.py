@@ -1,6 +1,6 @@
-"""Write the engine's journal to the `paper_*` tables in one transaction, and load it all back.
+"""Write the book's journal to the `paper_*` tables in one transaction, and load it all back.
 
-Why a separate module: the engine stays pure (no SQL), and the exchange front end stays small.
+Why a separate module: the book stays pure (no SQL), and the exchange front end stays small.
 Writes are upserts of what the journal marks as changed, through SQLAlchemy Core executemany
 (fast enough for a 30-day clock advance writing ~14k interest rows). Loading rebuilds an engine
 whose `dump()` equals the one that was written.
@@ -23,7 +23,7 @@ from chatbot.exchange import CROSS, SPOT, Fill, LoanStatus, LoanType, OrderStatu
 from chatbot.margin import Band
 from chatbot.store.db import table_of
 
-from .engine import Journal, PaperEngine
+from .book import Journal, PaperBook
 from .model import (
     Balance,
     InterestRow,
@@ -100,7 +100,7 @@ class PaperStore:
 
     # ------------------------------------------------------------------ write
 
-    def write(self, core: PaperEngine, journal: Journal, *, revision: int, everything: bool = False,
+    def write(self, core: PaperBook, journal: Journal, *, revision: int, everything: bool = False,
               conn: Connection | None = None) -> None:
         """Persist what `journal` says changed (or everything), in one transaction (or in `conn`'s),
         and record the ledger's new `revision`."""
@@ -125,7 +125,7 @@ class PaperStore:
         value = conn.execute(stmt).scalar()
         return None if value is None else int(value)
 
-    def _write(self, conn: Connection, core: PaperEngine, journal: Journal, everything: bool,
+    def _write(self, conn: Connection, core: PaperBook, journal: Journal, everything: bool,
                revision: int) -> None:
         _upsert(conn, T_STATE, [{**self._state_row(core), "revision": revision}])
         if everything:
@@ -159,7 +159,7 @@ class PaperStore:
             _insert(conn, T_TRANSFERS, [self._transfer_row(r) for r in transfers])
 
     @staticmethod
-    def _state_row(core: PaperEngine) -> dict[str, Any]:
+    def _state_row(core: PaperBook) -> dict[str, Any]:
         doc = {
             "version": DOC_VERSION,
             "prices": {s: str(p) for s, p in sorted(core.prices.items())},
@@ -176,7 +176,7 @@ class PaperStore:
                 "locked": acct.locked, "created_at": ms_to_dt(acct.created_ms)}
 
     @staticmethod
-    def _balance_row(core: PaperEngine, key: str, asset: str) -> dict[str, Any]:
+    def _balance_row(core: PaperBook, key: str, asset: str) -> dict[str, Any]:
         acct = core.spot if key == SPOT else core.accounts[key]
         b = acct.balances[asset]
         return {"account": key, "asset": asset, "free": b.free, "locked": b.locked, "borrowed": b.borrowed,
@@ -245,7 +245,7 @@ class PaperStore:
 
     # ------------------------------------------------------------------ load
 
-    def load(self, core: PaperEngine, conn: Connection | None = None) -> int | None:
+    def load(self, core: PaperBook, conn: Connection | None = None) -> int | None:
         """Fill a fresh engine from the database; its revision, or None when there is no saved state."""
         if conn is None:
             with self.engine.connect() as own:
@@ -257,7 +257,7 @@ class PaperStore:
         core.adopt_config()
         return int(state["revision"])
 
-    def _load(self, conn: Connection, core: PaperEngine, state: Any) -> None:
+    def _load(self, conn: Connection, core: PaperBook, state: Any) -> None:
         doc = json.loads(state["doc"])
         core.now_ms = _dt(state["clock"])
         core.prices = {s: Decimal(p) for s, p in doc["prices"].items()}

@@ -134,7 +134,7 @@ class PaperOrderList(SQLModel, table=True):
 
 
 class PaperTrade(SQLModel, table=True):
-    """One row per fill (the engine fills whole orders, so one per filled order)."""
+    """One row per fill (the book fills whole orders, so one per filled order)."""
 
     __tablename__ = "paper_trades"
 

@@ -58,7 +58,7 @@ async def _status(svc: Services, row: DeskOrder) -> tuple[str, str]:
         if olist.list_status != "ALL_DONE":
             return "NEW", ""
         legs = [o for o in olist.orders if o.status is OrderStatus.FILLED]
-        if not legs:  # the paper engine's list answer may carry ids only: ask for each leg
+        if not legs:  # the paper book's list answer may carry ids only: ask for each leg
             legs = [o for o in [await svc.exchange.get_order(row.symbol, order_id=leg.order_id, isolated=row.isolated)
                                 for leg in olist.orders] if o.status is OrderStatus.FILLED]
         if legs:

@@ -70,7 +70,7 @@ class LiveDesk:
             return list(s.exec(select(Intent).order_by(Intent.id)).all())  # type: ignore[arg-type]
 
     def cross(self, asset: str) -> Any:
-        return self.fake.engine.snapshot(None).asset(asset)
+        return self.fake.book.snapshot(None).asset(asset)
 
     async def close(self) -> None:
         await self.core.stop()  # this process's instance is over: a "restart" may settle its work

@@ -52,7 +52,7 @@ async def test_console_status_against_the_fake(tmp_path: Path, fake: FakeBinance
     assert code == 0, out + err
     assert "Status — cross margin" in out and "20,000.00 USDT" in out
     assert "Done [" in out
-    assert fake.engine.snapshot(None).asset("USDT").borrowed == 100
+    assert fake.book.snapshot(None).asset("USDT").borrowed == 100
     assert fake.count("POST", "/sapi/v1/margin/borrow-repay") == 1
     assert "binance: connected" in err  # the logs were captured at all
     no_secrets(out, err)

@@ -65,7 +65,7 @@ async def test_borrow_with_confirmation(desk: LiveDesk) -> None:
     (post,) = desk.fake.requests("POST", LOANS)
     assert post.params["type"] == "BORROW" and post.params["amount"] == "1000" and post.params["isIsolated"] == "FALSE"
     (intent,) = desk.intents()
-    assert intent.state == "DONE" and intent.exchange_ref == str(next(iter(desk.fake.engine.loans)))
+    assert intent.state == "DONE" and intent.exchange_ref == str(next(iter(desk.fake.book.loans)))
     only_live_endpoints(desk.fake)
 
 
@@ -92,7 +92,7 @@ async def test_long_sends_the_intents_client_id(desk: LiveDesk) -> None:
     assert post.params["side"] == "BUY" and post.params["sideEffectType"] == "MARGIN_BUY"
     assert post.params["quantity"] == "0.1" and post.params["type"] == "MARKET"
     assert desk.cross("BTC").free == Decimal("0.1")
-    order = desk.fake.engine.get_order("BTCUSDT", None, intent.client_id, False)
+    order = desk.fake.book.get_order("BTCUSDT", None, intent.client_id, False)
     assert order.status == OrderStatus.FILLED and intent.exchange_ref == str(order.order_id)
 
 

@@ -57,7 +57,7 @@ async def test_removed_endpoints_answer_with_an_error(fake: FakeBinance, client:
     with pytest.raises(BinanceAPIException) as info:
         await call(client)
     assert info.value.status_code == 404
-    assert fake.engine.loans == {} and fake.engine.transfers == []
+    assert fake.book.loans == {} and fake.book.transfers == []
 
 
 async def test_colon_in_a_client_id_fails_the_strict_signature_check(fake: FakeBinance, client: AsyncClient) -> None:
@@ -65,7 +65,7 @@ async def test_colon_in_a_client_id_fails_the_strict_signature_check(fake: FakeB
         await client.create_margin_order(symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.1",
                                          newClientOrderId="bot:1")
     assert info.value.code == -1022
-    assert fake.engine.orders == {}
+    assert fake.book.orders == {}
 
 
 async def test_a_float_amount_is_refused(fake: FakeBinance, client: AsyncClient) -> None:

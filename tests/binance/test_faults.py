@@ -50,7 +50,7 @@ async def test_order_applied_then_answer_lost(desk: LiveDesk, kind: str) -> None
     assert intent.state == "DONE"
     assert desk.fake.requests("GET", ORDERS)[0].params["origClientOrderId"] == intent.client_id
     assert desk.cross("BTC").borrowed == Decimal("0.1")
-    assert len(desk.fake.engine.orders) == 1
+    assert len(desk.fake.book.orders) == 1
 
 
 @pytest.mark.parametrize("kind", AFTER)
@@ -61,7 +61,7 @@ async def test_borrow_applied_then_answer_lost(desk: LiveDesk, kind: str) -> Non
     assert desk.fake.count("POST", LOANS) == 1
     assert desk.fake.count("GET", LOANS) >= 1  # reconciled by borrow-repay records
     (intent,) = desk.intents()
-    assert intent.state == "DONE" and intent.exchange_ref == str(next(iter(desk.fake.engine.loans)))
+    assert intent.state == "DONE" and intent.exchange_ref == str(next(iter(desk.fake.book.loans)))
     assert desk.cross("USDT").borrowed == Decimal("1000")
 
 
@@ -73,7 +73,7 @@ async def test_order_503_before_applying_is_not_sent(desk: LiveDesk) -> None:
     assert desk.fake.count("GET", ORDERS) == 3  # "not found" right after a send is doubted, then believed
     (intent,) = desk.intents()
     assert intent.state == "NOT_SENT"
-    assert desk.fake.engine.orders == {} and desk.cross("BTC").borrowed == 0
+    assert desk.fake.book.orders == {} and desk.cross("BTC").borrowed == 0
 
 
 async def test_borrow_503_before_applying_is_not_sent(desk: LiveDesk) -> None:
@@ -163,14 +163,14 @@ async def test_1021_on_a_write_is_not_retried(desk: LiveDesk) -> None:
     assert reply.severity is Severity.ERROR and "(-1021)" in reply.title and "send it again" in reply.title
     assert desk.fake.count("POST", ORDERS) == 1
     assert desk.fake.count("GET", "/api/v3/time") == before + CLOCK_SAMPLES
-    assert desk.intents()[0].state == "REJECTED" and desk.fake.engine.orders == {}
+    assert desk.intents()[0].state == "REJECTED" and desk.fake.book.orders == {}
 
 
 async def test_clock_drift_is_caught_by_the_first_read(desk: LiveDesk) -> None:
     await desk.fake.advance(3600)  # the exchange clock jumps an hour: every signed timestamp is stale
     reply = await desk.say("dave", "/status")
     assert reply.title == "Status — cross margin", reply.text()
-    assert abs((await desk.exchange.now()) - desk.fake.engine.snapshot(None).taken_at).total_seconds() < 2
+    assert abs((await desk.exchange.now()) - desk.fake.book.snapshot(None).taken_at).total_seconds() < 2
 
 
 def _crash_on(desk: LiveDesk, method: str, *, after_send: bool) -> None:

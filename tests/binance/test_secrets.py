@@ -43,7 +43,7 @@ async def test_secrets_absent_everywhere(db_url: str, caplog: pytest.LogCaptureF
             texts.append((await desk.say("dave", "/status")).text())
             with pytest.raises(ExchangeError) as refused:
                 await desk.exchange.place_order(OrderRequest("BTCUSDT", Side.BUY, OrderType.LIMIT,
-                                                             quantity=fake.engine.symbols["BTCUSDT"].min_qty))
+                                                             quantity=fake.book.symbols["BTCUSDT"].min_qty))
             texts.append(str(refused.value))
             logging.getLogger("tests.secrets").error("a careless log line: %s / %s", KEY, SECRET)
         finally:

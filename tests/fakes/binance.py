@@ -3,7 +3,7 @@
 Why it exists: the live adapter must be tested against what Binance does on the wire, not against
 mocks of python-binance. This server checks every request as Binance does (API key, HMAC-SHA256
 over the raw query + raw body — strict, the 2026 rule —, timestamp within recvWindow), serves the
-live margin endpoints over the paper engine (`adapters.paper.PaperEngine`, public methods only,
+live margin endpoints over the paper engine (`adapters.paper.PaperBook`, public methods only,
 see `binance_routes.py`), answers the endpoints Binance REMOVED with an error, reports used weight
 in Binance's headers, pushes MARGIN_LEVEL_STATUS_CHANGE / USER_LIABILITY_CHANGE on `/ws/<listenKey>`
 and injects faults (timeouts and 503s after or before applying, 429/418 with Retry-After, -1021,
@@ -29,7 +29,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from adapters.paper import PaperEngine
+from adapters.paper import PaperBook
 from adapters.paper.model import dt_to_ms
 from chatbot.config import PaperConfig
 from chatbot.exchange import ExchangeError
@@ -95,9 +95,9 @@ class FakeBinance(LocalServer):
     def __init__(self, config: PaperConfig | None = None, *, api_key: str = API_KEY, api_secret: str = API_SECRET,
                  start: datetime = START, latency: float = 0.0) -> None:
         super().__init__()
-        self.engine = PaperEngine(config or default_config(), now_ms=dt_to_ms(start))
-        self.engine.seed()
-        self.engine.take_journal()
+        self.book = PaperBook(config or default_config(), now_ms=dt_to_ms(start))
+        self.book.seed()
+        self.book.take_journal()
         self.api_key, self.api_secret = api_key, api_secret
         self.latency = latency
         self.restrictions: dict[str, Any] = {}
@@ -132,7 +132,7 @@ class FakeBinance(LocalServer):
 
     @property
     def now_ms(self) -> int:
-        return self.engine.now_ms
+        return self.book.now_ms
 
     def sync(self) -> None:
         """Move the engine clock with real time (and collect what it emitted)."""
@@ -140,19 +140,19 @@ class FakeBinance(LocalServer):
         ms = int((now - self._synced) * 1000)
         if ms > 0:
             self._synced += ms / 1000
-            self.engine.advance_ms(ms)
+            self.book.advance_ms(ms)
         self._collect()
 
     async def set_price(self, symbol: str, price: Decimal | str) -> None:
         self.sync()
-        self.engine.set_prices({symbol: Decimal(price)})
+        self.book.set_prices({symbol: Decimal(price)})
         self._collect()
         await self._flush()
 
     async def advance(self, seconds: float) -> None:
         """Jump the exchange clock (interest hours pass); clients must resync their time offset."""
         self.sync()
-        self.engine.advance_ms(int(seconds * 1000))
+        self.book.advance_ms(int(seconds * 1000))
         self._collect()
         await self._flush()
 
@@ -223,7 +223,7 @@ class FakeBinance(LocalServer):
         if not stamp.isdigit() or not window.isdigit() or int(window) > 60000:
             return self._error(seen, -1102, "Mandatory parameter 'timestamp' was not sent, was empty/null, or "
                                             "malformed.")
-        server = self.engine.now_ms
+        server = self.book.now_ms
         if not (int(stamp) < server + 1000 and server - int(stamp) <= int(window)):
             return self._error(seen, -1021, "Timestamp for this request is outside of the recvWindow.")
         return None
@@ -327,7 +327,7 @@ class FakeBinance(LocalServer):
     # ------------------------------------------------------------------ the margin risk stream
 
     def _collect(self) -> None:
-        for event in self.engine.take_journal().events:
+        for event in self.book.take_journal().events:
             if event.isolated_symbol is not None:
                 continue  # the risk stream covers cross margin only
             stamp = int(event.time.timestamp() * 1000)

@@ -27,7 +27,7 @@ def my_trades(fake: FakeBinance, p: Params) -> Any:
     account = isolated_account(sym) if iso else CROSS
     from_id = int(p["fromId"]) if p.get("fromId") else None
     limit = min(int(p.get("limit", "500")), 1000)
-    rows = [t for t in fake.engine.trades if t.symbol == sym and t.account == account
+    rows = [t for t in fake.book.trades if t.symbol == sym and t.account == account
             and (from_id is None or t.trade_id >= from_id)]
     rows.sort(key=lambda t: t.trade_id)
     if from_id is None:
@@ -42,7 +42,7 @@ def ticker_24h(fake: FakeBinance, p: Params) -> Any:
     from .binance_routes import _symbol
 
     sym = _symbol(fake, p)
-    last = fake.engine.prices[sym]
+    last = fake.book.prices[sym]
     opened: Decimal = getattr(fake, "day_open", {}).get(sym, last)
     change = (last - opened) / opened * 100
     return {"symbol": sym, "lastPrice": js.s8(last), "openPrice": js.s8(opened),

@@ -12,7 +12,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from adapters.paper import PaperEngine
+from adapters.paper import PaperBook
 from adapters.paper.model import (
     InterestRow,
     LiquidationRow,
@@ -33,7 +33,7 @@ def s8(value: Decimal) -> str:
     return str(value.quantize(EIGHT, rounding=ROUND_HALF_UP))
 
 
-def _btc(engine: PaperEngine, usdt: Decimal) -> Decimal:
+def _btc(engine: PaperBook, usdt: Decimal) -> Decimal:
     btc = engine.asset_prices.get("BTC")
     return usdt / btc if btc else D0
 
@@ -46,7 +46,7 @@ def _user_asset(bal: Any) -> dict[str, Any]:
             "interest": s8(bal.interest), "netAsset": s8(bal.net)}
 
 
-def cross_account(engine: PaperEngine) -> dict[str, Any]:
+def cross_account(engine: PaperBook) -> dict[str, Any]:
     snap = engine.snapshot(None)
     assets, liab = snap.total_asset_value, snap.total_liability_value
     return {
@@ -60,17 +60,17 @@ def cross_account(engine: PaperEngine) -> dict[str, Any]:
     }
 
 
-def isolated_leverage(engine: PaperEngine, symbol: str) -> int:
+def isolated_leverage(engine: PaperBook, symbol: str) -> int:
     return engine.isolated_leverage.get(symbol, engine.config.default_isolated_leverage)
 
 
-def _isolated_asset(engine: PaperEngine, bal: Any, created: bool) -> dict[str, Any]:
+def _isolated_asset(engine: PaperBook, bal: Any, created: bool) -> dict[str, Any]:
     price = engine.asset_prices.get(bal.asset, D0)
     return {**_user_asset(bal), "borrowEnabled": created, "repayEnabled": created,
             "netAssetOfBtc": s8(_btc(engine, bal.net * price)), "totalAsset": s8(bal.free + bal.locked)}
 
 
-def isolated_pair(engine: PaperEngine, symbol: str) -> dict[str, Any]:
+def isolated_pair(engine: PaperBook, symbol: str) -> dict[str, Any]:
     info = engine.symbols[symbol]
     created = symbol in engine.isolated_symbols()
     snap: AccountSnapshot = engine.snapshot(symbol)
@@ -88,7 +88,7 @@ def isolated_pair(engine: PaperEngine, symbol: str) -> dict[str, Any]:
     }
 
 
-def isolated_account(engine: PaperEngine, symbols: list[str] | None) -> dict[str, Any]:
+def isolated_account(engine: PaperBook, symbols: list[str] | None) -> dict[str, Any]:
     pairs = [isolated_pair(engine, s) for s in (symbols if symbols is not None else engine.isolated_symbols())]
     out: dict[str, Any] = {"assets": pairs}
     if symbols is None:
@@ -102,7 +102,7 @@ def isolated_account(engine: PaperEngine, symbols: list[str] | None) -> dict[str
 # ---------------------------------------------------------------------------- reference data
 
 
-def exchange_info(engine: PaperEngine, server_ms: int) -> dict[str, Any]:
+def exchange_info(engine: PaperBook, server_ms: int) -> dict[str, Any]:
     symbols = []
     for info in engine.symbols.values():
         symbols.append({
@@ -126,7 +126,7 @@ def exchange_info(engine: PaperEngine, server_ms: int) -> dict[str, Any]:
                 {"rateLimitType": "RAW_REQUESTS", "interval": "MINUTE", "intervalNum": 5, "limit": 61000}]}
 
 
-def all_pairs(engine: PaperEngine, isolated: bool = False) -> list[dict[str, Any]]:
+def all_pairs(engine: PaperBook, isolated: bool = False) -> list[dict[str, Any]]:
     out = []
     for n, info in enumerate(engine.symbols.values(), start=1):
         row: dict[str, Any] = {"symbol": info.symbol, "base": info.base, "quote": info.quote,
@@ -137,21 +137,21 @@ def all_pairs(engine: PaperEngine, isolated: bool = False) -> list[dict[str, Any
     return out
 
 
-def all_assets(engine: PaperEngine) -> list[dict[str, Any]]:
+def all_assets(engine: PaperBook) -> list[dict[str, Any]]:
     rates = engine.daily_rates(None)
     return [{"assetFullName": a, "assetName": a, "isBorrowable": a in rates, "isMortgageable": True,
              "userMinBorrow": s8(engine.config.min_borrow.get(a, D0)), "userMinRepay": "0.00000000"}
             for a in sorted(engine.asset_prices)]
 
 
-def borrow_limit(engine: PaperEngine, asset: str, symbol: str | None = None) -> Decimal:
+def borrow_limit(engine: PaperBook, asset: str, symbol: str | None = None) -> Decimal:
     limits = engine.config.borrow_limits
     if symbol and f"{symbol}:{asset}" in limits:
         return limits[f"{symbol}:{asset}"]
     return limits.get(asset, Decimal("100000000"))
 
 
-def cross_margin_data(engine: PaperEngine, coin: str | None) -> list[dict[str, Any]]:
+def cross_margin_data(engine: PaperBook, coin: str | None) -> list[dict[str, Any]]:
     rates = engine.daily_rates(None)
     out = []
     for asset in sorted(engine.asset_prices):
@@ -165,7 +165,7 @@ def cross_margin_data(engine: PaperEngine, coin: str | None) -> list[dict[str, A
     return out
 
 
-def isolated_margin_data(engine: PaperEngine, symbol: str) -> list[dict[str, Any]]:
+def isolated_margin_data(engine: PaperBook, symbol: str) -> list[dict[str, Any]]:
     info = engine.symbols[symbol]
     rates = engine.daily_rates(symbol)
     data = [{"coin": a, "dailyInterest": s8(rates.get(a, D0)), "borrowLimit": s8(borrow_limit(engine, a, symbol))}
@@ -173,14 +173,14 @@ def isolated_margin_data(engine: PaperEngine, symbol: str) -> list[dict[str, Any
     return [{"vipLevel": 0, "symbol": symbol, "leverage": str(isolated_leverage(engine, symbol)), "data": data}]
 
 
-def isolated_tier(engine: PaperEngine, symbol: str) -> list[dict[str, Any]]:
+def isolated_tier(engine: PaperBook, symbol: str) -> list[dict[str, Any]]:
     t = engine.thresholds_for(symbol)
     return [{"symbol": symbol, "tier": 1, "effectiveMultiple": str(isolated_leverage(engine, symbol)),
              "initialRiskRatio": str(t.initial), "liquidationRiskRatio": str(t.liquidation),
              "baseAssetMaxBorrowable": "1000000", "quoteAssetMaxBorrowable": "100000000"}]
 
 
-def trade_coeff(engine: PaperEngine) -> dict[str, str]:
+def trade_coeff(engine: PaperBook) -> dict[str, str]:
     t = engine.thresholds_for(None)
     return {"normalBar": str(t.initial), "marginCallBar": str(t.margin_call), "forceLiquidationBar": str(t.liquidation)}
 

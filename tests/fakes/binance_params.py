@@ -78,10 +78,10 @@ def _page(rows: list[Any], p: Params, render: Callable[[Any], dict[str, Any]]) -
 
 def _symbol(fake: FakeBinance, p: Params, name: str = "symbol") -> str:
     sym = need(p, name).upper()
-    if sym not in fake.engine.symbols:
+    if sym not in fake.book.symbols:
         raise _err(-1121, "Invalid symbol.")
     return sym
 
 
 def _account_key(fake: FakeBinance, p: Params) -> str:
-    return fake.engine.account_key(_symbol(fake, p) if flag(p) else None)
+    return fake.book.account_key(_symbol(fake, p) if flag(p) else None)

@@ -64,21 +64,21 @@ def server_time(fake: FakeBinance, p: Params) -> Any:
 
 
 def exchange_info(fake: FakeBinance, p: Params) -> Any:
-    return js.exchange_info(fake.engine, fake.now_ms)
+    return js.exchange_info(fake.book, fake.now_ms)
 
 
 def ticker_price(fake: FakeBinance, p: Params) -> Any:
     if "symbol" in p:
         sym = _symbol(fake, p)
-        return {"symbol": sym, "price": js.s8(fake.engine.prices[sym])}
-    return [{"symbol": s, "price": js.s8(v)} for s, v in sorted(fake.engine.prices.items())]
+        return {"symbol": sym, "price": js.s8(fake.book.prices[sym])}
+    return [{"symbol": s, "price": js.s8(v)} for s, v in sorted(fake.book.prices.items())]
 
 
 def spot_account(fake: FakeBinance, p: Params) -> Any:
     return {"makerCommission": 10, "takerCommission": 10, "canTrade": True, "canWithdraw": False,
             "canDeposit": True, "accountType": "SPOT", "updateTime": fake.now_ms, "permissions": ["SPOT", "MARGIN"],
             "balances": [{"asset": a, "free": js.s8(v), "locked": "0.00000000"}
-                         for a, v in fake.engine.spot_balances().items()]}
+                         for a, v in fake.book.spot_balances().items()]}
 
 
 def api_restrictions(fake: FakeBinance, p: Params) -> Any:
@@ -89,76 +89,76 @@ def api_restrictions(fake: FakeBinance, p: Params) -> Any:
 
 
 def trade_fee(fake: FakeBinance, p: Params) -> Any:
-    syms = [_symbol(fake, p)] if "symbol" in p else sorted(fake.engine.symbols)
-    cfg = fake.engine.config
+    syms = [_symbol(fake, p)] if "symbol" in p else sorted(fake.book.symbols)
+    cfg = fake.book.config
     return [{"symbol": s, "makerCommission": str(cfg.maker_fee), "takerCommission": str(cfg.taker_fee)}
             for s in syms]
 
 
 def all_assets(fake: FakeBinance, p: Params) -> Any:
-    rows = js.all_assets(fake.engine)
+    rows = js.all_assets(fake.book)
     return [r for r in rows if r["assetName"] == p["asset"]] if "asset" in p else rows
 
 
 def all_pairs(fake: FakeBinance, p: Params) -> Any:
-    rows = js.all_pairs(fake.engine)
+    rows = js.all_pairs(fake.book)
     return [r for r in rows if r["symbol"] == p["symbol"]] if "symbol" in p else rows
 
 
 def isolated_all_pairs(fake: FakeBinance, p: Params) -> Any:
-    rows = js.all_pairs(fake.engine, isolated=True)
+    rows = js.all_pairs(fake.book, isolated=True)
     return [r for r in rows if r["symbol"] == p["symbol"]] if "symbol" in p else rows
 
 
 def price_index(fake: FakeBinance, p: Params) -> Any:
     sym = _symbol(fake, p)
-    price = fake.engine.prices.get(sym)
+    price = fake.book.prices.get(sym)
     if price is None:
         raise _err(-3042, "PriceIndex not available for this margin pair.")
     return {"calcTime": fake.now_ms, "price": js.s8(price), "symbol": sym}
 
 
 def trade_coeff(fake: FakeBinance, p: Params) -> Any:
-    return js.trade_coeff(fake.engine)
+    return js.trade_coeff(fake.book)
 
 
 def cross_margin_data(fake: FakeBinance, p: Params) -> Any:
-    return js.cross_margin_data(fake.engine, p.get("coin"))
+    return js.cross_margin_data(fake.book, p.get("coin"))
 
 
 def isolated_margin_data(fake: FakeBinance, p: Params) -> Any:
-    return js.isolated_margin_data(fake.engine, _symbol(fake, p))
+    return js.isolated_margin_data(fake.book, _symbol(fake, p))
 
 
 def isolated_tier(fake: FakeBinance, p: Params) -> Any:
-    return js.isolated_tier(fake.engine, _symbol(fake, p))
+    return js.isolated_tier(fake.book, _symbol(fake, p))
 
 
 # ---------------------------------------------------------------------------- accounts
 
 
 def cross_account(fake: FakeBinance, p: Params) -> Any:
-    return js.cross_account(fake.engine)
+    return js.cross_account(fake.book)
 
 
 def isolated_account(fake: FakeBinance, p: Params) -> Any:
     symbols = [s.strip().upper() for s in p["symbols"].split(",")] if p.get("symbols") else None
     for s in symbols or ():
-        if s not in fake.engine.symbols:
+        if s not in fake.book.symbols:
             raise _err(-1121, "Invalid symbol.")
-    return js.isolated_account(fake.engine, symbols)
+    return js.isolated_account(fake.book, symbols)
 
 
 def max_borrowable(fake: FakeBinance, p: Params) -> Any:
     iso = p.get("isolatedSymbol")
     asset = need(p, "asset").upper()
-    value = fake.engine.max_borrowable(fake.engine.account_key(iso), asset)
-    return {"amount": js.s8(value), "borrowLimit": js.s8(js.borrow_limit(fake.engine, asset, iso))}
+    value = fake.book.max_borrowable(fake.book.account_key(iso), asset)
+    return {"amount": js.s8(value), "borrowLimit": js.s8(js.borrow_limit(fake.book, asset, iso))}
 
 
 def max_transferable(fake: FakeBinance, p: Params) -> Any:
     iso = p.get("isolatedSymbol")
-    value = fake.engine.max_transferable(fake.engine.account_key(iso), need(p, "asset").upper())
+    value = fake.book.max_transferable(fake.book.account_key(iso), need(p, "asset").upper())
     return {"amount": js.s8(value)}
 
 
@@ -171,7 +171,7 @@ def borrow_repay(fake: FakeBinance, p: Params) -> Any:
         raise _err(-1102, "Mandatory parameter 'type' was not sent, was empty/null, or malformed.")
     key = _account_key(fake, p)
     asset, value = need(p, "asset").upper(), amount(p)
-    tx = fake.engine.borrow(key, asset, value) if kind == "BORROW" else fake.engine.repay(key, asset, value)
+    tx = fake.book.borrow(key, asset, value) if kind == "BORROW" else fake.book.repay(key, asset, value)
     return {"tranId": tx}
 
 
@@ -179,7 +179,7 @@ def borrow_repay_records(fake: FakeBinance, p: Params) -> Any:
     want = LoanType(need(p, "type"))
     iso, asset, tx = p.get("isolatedSymbol"), p.get("asset"), _int(p, "txId")
     start, end = _window(fake, p, 30 if asset else 7)
-    rows = [r for r in fake.engine.loans.values()
+    rows = [r for r in fake.book.loans.values()
             if r.type == want and r.isolated_symbol == iso and (asset is None or r.asset == asset)
             and (tx is None or r.tx_id == tx) and (tx is not None or start <= r.time_ms <= end)]
     rows.sort(key=lambda r: (r.time_ms, r.tx_id), reverse=True)
@@ -191,7 +191,7 @@ def interest_history(fake: FakeBinance, p: Params) -> Any:
     start, end = _window(fake, p, 7)
     if end - start > 30 * DAY_MS:
         raise _err(-1127, "More than 30 days between startTime and endTime.")
-    rows = [r for r in fake.engine.interest if r.isolated_symbol == iso and (asset is None or r.asset == asset)
+    rows = [r for r in fake.book.interest if r.isolated_symbol == iso and (asset is None or r.asset == asset)
             and start <= r.time_ms <= end]
     rows.sort(key=lambda r: (r.time_ms, r.tx_id), reverse=True)
     return _page(rows, p, js.interest)
@@ -199,9 +199,9 @@ def interest_history(fake: FakeBinance, p: Params) -> Any:
 
 def liquidations(fake: FakeBinance, p: Params) -> Any:
     iso = p.get("isolatedSymbol")
-    key = fake.engine.account_key(iso)
+    key = fake.book.account_key(iso)
     start, end = _window(fake, p, 90)
-    rows = [r for r in fake.engine.liquidations if r.account == key and start <= r.time_ms <= end]
+    rows = [r for r in fake.book.liquidations if r.account == key and start <= r.time_ms <= end]
     rows.sort(key=lambda r: (r.time_ms, r.order_id), reverse=True)
     return _page(rows, p, js.liquidation)
 
@@ -219,7 +219,7 @@ def universal_transfer(fake: FakeBinance, p: Params) -> Any:
     names = {"frm": p.get("fromSymbol", ""), "to": p.get("toSymbol", "")}
     if ("{frm}" in src and not names["frm"]) or ("{to}" in dst and not names["to"]):
         raise _err(-1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.")
-    tx = fake.engine.transfer(need(p, "asset").upper(), amount(p), src.format(**names), dst.format(**names))
+    tx = fake.book.transfer(need(p, "asset").upper(), amount(p), src.format(**names), dst.format(**names))
     return {"tranId": tx}
 
 
@@ -227,7 +227,7 @@ def transfer_history(fake: FakeBinance, p: Params) -> Any:
     iso = p.get("isolatedSymbol")
     view = f"ISOLATED:{iso}" if iso else CROSS
     start, end = _window(fake, p, 7)
-    rows = [r for r in fake.engine.transfers if view in (r.from_account, r.to_account)
+    rows = [r for r in fake.book.transfers if view in (r.from_account, r.to_account)
             and (p.get("asset") is None or r.asset == p["asset"]) and start <= r.time_ms <= end]
     rows.sort(key=lambda r: (r.time_ms, r.tx_id), reverse=True)
     return _page(rows, p, lambda r: js.transfer(r, view))
@@ -245,7 +245,7 @@ def new_order(fake: FakeBinance, p: Params) -> Any:
         client_order_id=p.get("newClientOrderId"),
         auto_repay_at_cancel=p.get("autoRepayAtCancel", "true").lower() != "false",
     )
-    return js.order(fake.engine.place_order(req), full=True)
+    return js.order(fake.book.place_order(req), full=True)
 
 
 def _order_ref(p: Params) -> tuple[int | None, str | None]:
@@ -254,12 +254,12 @@ def _order_ref(p: Params) -> tuple[int | None, str | None]:
 
 def get_order(fake: FakeBinance, p: Params) -> Any:
     oid, cid = _order_ref(p)
-    return js.order(fake.engine.get_order(_symbol(fake, p), oid, cid, flag(p)))
+    return js.order(fake.book.get_order(_symbol(fake, p), oid, cid, flag(p)))
 
 
 def cancel_order(fake: FakeBinance, p: Params) -> Any:
     oid, cid = _order_ref(p)
-    order = fake.engine.cancel_order(_symbol(fake, p), oid, cid, flag(p))
+    order = fake.book.cancel_order(_symbol(fake, p), oid, cid, flag(p))
     return {**js.order(order), "origClientOrderId": order.client_order_id,
             "clientOrderId": p.get("newClientOrderId") or secrets.token_hex(11)}  # the cancel's own id
 
@@ -269,34 +269,34 @@ def open_orders(fake: FakeBinance, p: Params) -> Any:
     if iso and "symbol" not in p:
         raise _err(-1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.")
     sym = _symbol(fake, p) if "symbol" in p else None
-    return [js.order(o) for o in fake.engine.open_orders(sym, iso)]
+    return [js.order(o) for o in fake.book.open_orders(sym, iso)]
 
 
 def all_orders(fake: FakeBinance, p: Params) -> Any:
     sym, iso = _symbol(fake, p), flag(p)
-    rows = [o for _, o in sorted(fake.engine.orders.items()) if o.symbol == sym and o.isolated == iso]
+    rows = [o for _, o in sorted(fake.book.orders.items()) if o.symbol == sym and o.isolated == iso]
     return [js.order(o) for o in rows[-int(p.get("limit", "500")):]]
 
 
 def new_oco(fake: FakeBinance, p: Params) -> Any:
-    olist = fake.engine.place_oco(
+    olist = fake.book.place_oco(
         _symbol(fake, p), Side(need(p, "side")), amount(p, "quantity"), amount(p, "price"), amount(p, "stopPrice"),
         stop_limit_price=dec(p, "stopLimitPrice", False),
         side_effect=SideEffect(p.get("sideEffectType", "NO_SIDE_EFFECT")), isolated=flag(p),
         list_client_order_id=p.get("listClientOrderId"))
-    return js.order_list(olist, fake.engine.orders)
+    return js.order_list(olist, fake.book.orders)
 
 
 def get_oco(fake: FakeBinance, p: Params) -> Any:
-    olist = fake.engine.get_order_list(_symbol(fake, p), _int(p, "orderListId"), p.get("origClientOrderId"),
+    olist = fake.book.get_order_list(_symbol(fake, p), _int(p, "orderListId"), p.get("origClientOrderId"),
                                        flag(p))
-    return js.order_list(olist, fake.engine.orders)
+    return js.order_list(olist, fake.book.orders)
 
 
 def cancel_oco(fake: FakeBinance, p: Params) -> Any:
-    olist = fake.engine.cancel_order_list(_symbol(fake, p), _int(p, "orderListId"), p.get("listClientOrderId"),
+    olist = fake.book.cancel_order_list(_symbol(fake, p), _int(p, "orderListId"), p.get("listClientOrderId"),
                                           flag(p))
-    return js.order_list(olist, fake.engine.orders)
+    return js.order_list(olist, fake.book.orders)
 
 
 # ---------------------------------------------------------------------------- risk stream

@@ -59,7 +59,7 @@ async def test_borrow_refused_with_3008_at_margin_call(open_exchange: Open) -> N
 
 async def test_locked_account_refuses_everything_with_3023(open_exchange: Open) -> None:
     ex = await funded(open_exchange)
-    ex.engine.accounts[CROSS].locked = True  # as during a liquidation
+    ex.book.accounts[CROSS].locked = True  # as during a liquidation
     assert await code_of(ex.borrow("BTC", D("0.1"))) == -3023
     assert await code_of(ex.transfer("USDT", D("1"), CROSS, SPOT)) == -3023
     assert await code_of(ex.transfer("USDT", D("1"), SPOT, CROSS)) == -3023

@@ -58,7 +58,7 @@ async def run_scenario(ex: PaperExchange) -> None:
 
 
 async def assert_same(a: PaperExchange, b: PaperExchange) -> None:
-    assert b.engine.dump() == a.engine.dump()
+    assert b.book.dump() == a.book.dump()
     for sym in [None, *await a.isolated_symbols()]:
         assert await b.account(sym) == await a.account(sym)
         assert await b.interest_history(isolated_symbol=sym) == await a.interest_history(isolated_symbol=sym)
@@ -82,7 +82,7 @@ async def check_restart(engine: Engine) -> None:
     assert len(await ex.open_orders()) == 4  # resting limit, two OCO legs, the stop-limit
     again = await PaperExchange.open(engine, config)
     await assert_same(ex, again)
-    next_id = ex.engine.next_order
+    next_id = ex.book.next_order
     order = await again.place_order(market(Side.BUY, "0.01"))
     assert order.order_id == next_id
     resting = await again.get_order("BTCUSDT", client_order_id="resting-1")
@@ -105,7 +105,7 @@ async def test_restart_restores_identical_state_postgres(pg_db: Engine) -> None:
 async def test_a_rejected_call_writes_nothing(db: Engine, open_exchange: Open) -> None:
     ex = await open_exchange(cross={"USDT": "1000"})
     await ex.borrow("USDT", D("100"))
-    before = ex.engine.dump()
+    before = ex.book.dump()
     with db.connect() as conn:
         rows_before = [conn.execute(sa.select(t)).all() for t in paper_tables()]
     with pytest.raises(ExchangeError):
@@ -114,12 +114,12 @@ async def test_a_rejected_call_writes_nothing(db: Engine, open_exchange: Open) -
         await ex.place_order(market(Side.BUY, "1"))
     with db.connect() as conn:
         assert [conn.execute(sa.select(t)).all() for t in paper_tables()] == rows_before
-    assert ex.engine.dump() == before and ex.recoveries == 0
+    assert ex.book.dump() == before and ex.recoveries == 0
 
 
 async def test_a_failed_write_rolls_memory_back(db: Engine, open_exchange: Open) -> None:
     ex = await open_exchange(cross={"USDT": "1000"})
-    before = ex.engine.dump()
+    before = ex.book.dump()
     real_write = ex.store.write
 
     def failing_write(*args: Any, **kwargs: Any) -> None:
@@ -130,10 +130,10 @@ async def test_a_failed_write_rolls_memory_back(db: Engine, open_exchange: Open)
         await ex.borrow("USDT", D("100"))
     ex.store.write = real_write  # type: ignore[method-assign]
     assert ex.recoveries == 1
-    assert ex.engine.dump() == before
+    assert ex.book.dump() == before
     assert (await ex.account()).asset("USDT").borrowed == 0
     await ex.borrow("USDT", D("100"))  # and it keeps working
-    assert (await PaperExchange.open(db, ex.config)).engine.dump() == ex.engine.dump()
+    assert (await PaperExchange.open(db, ex.config)).book.dump() == ex.book.dump()
 
 
 async def test_restart_with_a_changed_config(db: Engine) -> None:
@@ -242,21 +242,21 @@ async def test_random_walk_is_seeded_deterministic_and_continues_after_restart(t
         seen: list[dict[str, Any]] = []
         ex.subscribe(lambda e, seen=seen: seen.append(dict(e.data["prices"])) if e.kind == "price" else None)
         await ex.start()
-        await _until(lambda ex=ex: ex.engine.walk_steps >= 6)
+        await _until(lambda ex=ex: ex.book.walk_steps >= 6)
         await ex.close()
-        steps = ex.engine.walk_steps
+        steps = ex.book.walk_steps
         expected = {"BTCUSDT": D("35000"), "ETHUSDT": D("2000")}
         walk = RandomWalk(42, config.random_walk_volatility)
         for n in range(steps):
-            expected = walk.step(expected, ex.engine.symbols, n)
+            expected = walk.step(expected, ex.book.symbols, n)
         assert await ex.prices() == expected
         assert expected != {"BTCUSDT": D("35000"), "ETHUSDT": D("2000")}
         assert len(seen) == steps  # one price event per tick, carrying every symbol that moved
         assert all(set(p) == {"BTCUSDT", "ETHUSDT"} for p in seen) and seen[-1] == expected
         again = await PaperExchange.open(engine, config, clock=FakeWall())
-        assert again.engine.walk_steps == steps  # the step counter is persisted …
+        assert again.book.walk_steps == steps  # the step counter is persisted …
         await again._run(again._walk_step)  # … so the next step is the one the first run would take
-        assert await again.prices() == walk.step(expected, ex.engine.symbols, steps)
+        assert await again.prices() == walk.step(expected, ex.book.symbols, steps)
         histories.append(expected)
         engine.dispose()
     assert len(histories) == 2
@@ -269,7 +269,7 @@ async def test_realtime_clock_advances_with_the_wall_and_resumes_where_it_stood(
     await ex.borrow("USDT", D("1000"))
     start = await ex.now()
     await ex.start()
-    await _until(lambda: (ex.engine.now_ms - int(start.timestamp() * 1000)) >= 3 * 3_600_000)
+    await _until(lambda: (ex.book.now_ms - int(start.timestamp() * 1000)) >= 3 * 3_600_000)
     await ex.close()
     stopped = await ex.now()
     assert (stopped - start).total_seconds() >= 3 * 3600
@@ -279,6 +279,6 @@ async def test_realtime_clock_advances_with_the_wall_and_resumes_where_it_stood(
     again = await PaperExchange.open(db, config, clock=wall, realtime_tick=600)
     assert await again.now() == stopped
     await again.start()
-    await _until(lambda: again.engine.now_ms >= int(stopped.timestamp() * 1000) + 600_000)
+    await _until(lambda: again.book.now_ms >= int(stopped.timestamp() * 1000) + 600_000)
     await again.close()
     assert (await again.now() - stopped).total_seconds() < 3600

@@ -75,11 +75,11 @@ class PaperMachine(RuleBasedStateMachine):
         return self.loop.run_until_complete(awaitable)
 
     def attempt(self, make: Callable[[], Awaitable[Any]]) -> Any:
-        before = self.ex.engine.dump()
+        before = self.ex.book.dump()
         try:
             result = self.run(make())
         except ExchangeError:
-            assert self.ex.engine.dump() == before, "a rejected call changed the state"
+            assert self.ex.book.dump() == before, "a rejected call changed the state"
             assert self.ex.recoveries == 0
             self.rejected += 1
             return None
@@ -89,7 +89,7 @@ class PaperMachine(RuleBasedStateMachine):
     def teardown(self) -> None:
         try:
             again = self.run(PaperExchange.open(self.db, CONFIG))
-            assert again.engine.dump() == self.ex.engine.dump(), "restart from the database differs"
+            assert again.book.dump() == self.ex.book.dump(), "restart from the database differs"
         finally:
             self.loop.close()
             self.db.dispose()
@@ -97,10 +97,10 @@ class PaperMachine(RuleBasedStateMachine):
     # ------------------------------------------------------------------ helpers
 
     def price(self) -> Decimal:
-        return self.ex.engine.prices["BTCUSDT"]
+        return self.ex.book.prices["BTCUSDT"]
 
     def net_by_asset(self) -> dict[str, Decimal]:
-        core = self.ex.engine
+        core = self.ex.book
         out: dict[str, Decimal] = defaultdict(Decimal)
         for asset, b in core.spot.balances.items():
             out[asset] += b.free + b.locked - b.borrowed - b.interest
@@ -206,15 +206,15 @@ class PaperMachine(RuleBasedStateMachine):
 
     @rule(seconds=st.sampled_from([0, 59, 1800, 3600, 7200, 86400, 3 * 86400]))
     def advance(self, seconds: int) -> None:
-        before = self.ex.engine.now_ms
+        before = self.ex.book.now_ms
         self.run(self.ex.advance(seconds))
-        assert self.ex.engine.now_ms == before + seconds * 1000
+        assert self.ex.book.now_ms == before + seconds * 1000
 
     # ------------------------------------------------------------------ invariants
 
     @invariant()
     def nothing_negative(self) -> None:
-        core = self.ex.engine
+        core = self.ex.book
         for acct in [core.spot, *core.accounts.values()]:
             for asset, b in acct.balances.items():
                 assert min(b.free, b.locked, b.borrowed, b.interest) >= 0, (acct.key, asset, b)
@@ -231,12 +231,12 @@ class PaperMachine(RuleBasedStateMachine):
             assert snap.margin_level == margin.margin_level(assets, liab)
             assert snap.band == margin.band_for(snap.margin_level, snap.thresholds)
             key = CROSS if sym is None else isolated_account(sym)
-            assert self.ex.engine.accounts[key].band == snap.band
+            assert self.ex.book.accounts[key].band == snap.band
             assert not snap.locked
 
     @invariant()
     def locks_match_open_orders(self) -> None:
-        core = self.ex.engine
+        core = self.ex.book
         held: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
         lists_seen: set[int] = set()
         for order in core.orders.values():
@@ -254,7 +254,7 @@ class PaperMachine(RuleBasedStateMachine):
 
     @invariant()
     def ledgers_match_records(self) -> None:
-        core = self.ex.engine
+        core = self.ex.book
         borrowed: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
         interest: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
         for loan in core.loans.values():
@@ -273,7 +273,7 @@ class PaperMachine(RuleBasedStateMachine):
 
     @invariant()
     def value_is_conserved_except_fees_and_interest(self) -> None:
-        core = self.ex.engine
+        core = self.ex.book
         expected: dict[str, Decimal] = defaultdict(Decimal, self.initial)
         for t in core.trades:
             assert t.quote_qty == t.qty * t.price

@@ -1,4 +1,4 @@
-"""`PaperEngine`: the paper exchange's synchronous accounting core, composed of one layer per concern.
+"""`PaperBook`: the paper exchange's synchronous accounting core, composed of one layer per concern.
 
 Why it exists: the bot needs an exchange that answers exactly as Binance margin would
 (`shared/reference/binance-margin.md` §4–§7) without a network, deterministically, so that
@@ -9,7 +9,7 @@ The layers, one class per module, each subclassing the layer it uses (`A ← B`:
   ledger.Books (state, `Journal`, lookups) ← valuation.Valuation ← loans.Loans ← transfers.Transfers
   loans.Loans ← fills.Fills ← orders.Orders
   fills.Fills ← liquidation.Liquidation ← triggers.Triggers ← clock.Clock
-`PaperEngine` is Clock + Orders + Transfers (the MRO keeps one copy of each layer). The only call from
+`PaperBook` is Clock + Orders + Transfers (the MRO keeps one copy of each layer). The only call from
 a lower layer to a higher one (re-band and liquidate after a mutation) is the `_settle_accounts` hook
 that `Books` declares and `Liquidation` fills. `rules.py` holds the stateless Binance rules they
 share. This module only composes the layers and adds what concerns the whole state at once:
@@ -45,7 +45,7 @@ from .model import (
 from .orders import Orders
 from .transfers import Transfers
 
-__all__ = ["Journal", "PaperEngine"]
+__all__ = ["Journal", "PaperBook"]
 
 Row = TradeRow | LoanRow | InterestRow | LiquidationRow | TransferRow
 
@@ -76,7 +76,7 @@ def _order_list(x: OrderListState) -> tuple[object, ...]:
             _reservation(x.reservation))
 
 
-class PaperEngine(Clock, Orders, Transfers):
+class PaperBook(Clock, Orders, Transfers):
     """In-memory books of one paper margin exchange (spot wallet, cross, isolated accounts)."""
 
     # ------------------------------------------------------------------ the whole state
