@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import exc, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
@@ -37,6 +37,8 @@ EXPIRED = "expired"
 OPEN_STATES = (AWAITING_CONFIRMATION, AWAITING_APPROVAL)
 VISIBLE_STATES = (*OPEN_STATES, EXECUTING)
 FINISHED_BY_EXECUTION = (DONE, FAILED)
+SHORT_ID_BYTES = 3  # what people type: /confirm 7f3a0c
+SHORT_ID_ATTEMPTS = 6
 
 
 def params_hash(command: str, params: dict[str, Any]) -> str:
@@ -103,21 +105,33 @@ class PendingStore:
                preview: dict[str, Any], needs_approval: bool, reasons: list[str], now: datetime, ttl: timedelta,
                state: str = AWAITING_CONFIRMATION, origin_platform: str = "console",
                origin_chat: str | None = None) -> Pending:
-        with session_scope(self.engine) as s:
-            row = PendingAction(
-                short_id=secrets.token_hex(3),
-                nonce=secrets.token_urlsafe(16),
-                requester=requester, requester_id=requester_id, command=command,
-                params_json=json.dumps(params, sort_keys=True, default=str),
-                params_hash=params_hash(command, params),
-                preview_json=json.dumps(preview, sort_keys=True, default=str),
-                state=state, needs_approval=needs_approval, approval_reasons="; ".join(reasons),
-                origin_platform=origin_platform, origin_chat=origin_chat,
-                created_at=now, expires_at=now + ttl, updated_at=now,
-            )
-            s.add(row)
-            s.flush()
-            return Pending.of(row)
+        """Store a new pending action under a short id nobody holds yet.
+
+        Short ids are 6 random hex digits so people can type them; two of them meet now and then
+        (about once in 2,000 prompts on a fresh desk, more often as the table grows), so a taken
+        one is drawn again, one digit pair longer after a few tries.
+        """
+        fields: dict[str, Any] = dict(
+            requester=requester, requester_id=requester_id, command=command,
+            params_json=json.dumps(params, sort_keys=True, default=str),
+            params_hash=params_hash(command, params),
+            preview_json=json.dumps(preview, sort_keys=True, default=str),
+            state=state, needs_approval=needs_approval, approval_reasons="; ".join(reasons),
+            origin_platform=origin_platform, origin_chat=origin_chat,
+            created_at=now, expires_at=now + ttl, updated_at=now,
+        )
+        for attempt in range(SHORT_ID_ATTEMPTS):
+            short_id = secrets.token_hex(SHORT_ID_BYTES + attempt // 3)
+            try:
+                with session_scope(self.engine) as s:
+                    row = PendingAction(short_id=short_id, nonce=secrets.token_urlsafe(16), **fields)
+                    s.add(row)
+                    s.flush()
+                    return Pending.of(row)
+            except exc.IntegrityError:
+                if self.by_short_id(short_id) is None:
+                    raise  # some other constraint: not ours to paper over
+        raise RuntimeError(f"no free short id after {SHORT_ID_ATTEMPTS} draws")
 
     def get(self, pending_id: int) -> Pending | None:
         with session_scope(self.engine) as s:

@@ -77,3 +77,22 @@ async def test_not_found_right_after_sending_is_not_yet_absent(sqlite_url: str) 
         assert (await desk.exchange.account(None)).asset("BTC").borrowed == Decimal(0)
     finally:
         await desk.close()
+
+
+async def test_a_short_id_already_taken_is_drawn_again(sqlite_url: str, monkeypatch: Any) -> None:
+    """Six hex digits meet about once in 2,000 prompts: the second prompt gets another id, never an error."""
+    import chatbot.flows.pending as pending_module
+
+    desk = await open_desk(sqlite_url)
+    try:
+        first = short_id(await desk.say("carol", "/borrow USDT 100"))
+        draws = iter([first, "0badc0"])
+        monkeypatch.setattr(pending_module.secrets, "token_hex", lambda n: next(draws))
+        second = await desk.say("bob", "/borrow USDT 200")
+        assert short_id(second) == "0badc0", second.text()
+        monkeypatch.undo()
+        done = await desk.say("bob", "/confirm 0badc0")
+        assert done.title.startswith("Done [0badc0]"), done.text()
+        assert {p.short_id for p in desk.core.pending.open_actions()} == {first}
+    finally:
+        await desk.close()
