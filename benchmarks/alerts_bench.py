@@ -88,6 +88,7 @@ async def latency(runs: int) -> list[float]:
             await asyncio.wait_for(watch.arrived.wait(), 5)
             samples.append(watch.at - start)
             await ex.set_price("BTCUSDT", D("33000"))  # back above 1.35: resolve
+        await core.notifier.unregister(watch.platform)  # ends the watch's outbox task
         await core.stop()
         await ex.close()
         core.engine.dispose()
