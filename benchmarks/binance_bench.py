@@ -123,8 +123,8 @@ async def measure(fake: FakeBinance, runs: int, tmp: Path, n: int) -> None:
         await bare.close_connection()
     cold_desk = await open_live_desk(fake, url, policy=PolicyConfig(rate_limit_per_minute=10_000_000))
     try:
-        cold_desk.exchange.ref.cross_rates.forget()
-        cold_desk.exchange.ref.cross_bars.forget()
+        for cached in (cold_desk.exchange.ref.cross_rates, cold_desk.exchange.ref.cross_bars):
+            cached.value, cached.at = None, -1e18  # expired, as `Cached` starts (it has no forget() any more)
         mark = len(fake.seen)
         await cold_desk.say("dave", "/status")
         cold = cost(fake, mark)

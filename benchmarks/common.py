@@ -2,27 +2,36 @@
 
 Why it exists: every benchmark read its p50/p99 off the sorted samples the same way; the paper and
 alerts benchmarks built the same many-symbol paper exchange; the Telegram and Discord benchmarks built
-the same canned core, desk core, core-alone loop and command line. `pct` is the one definition of a
-percentile here: the sample at index ⌊q·n⌋ of the sorted samples (the largest for q near 1), in ms.
+the same canned core, desk core, core-alone loop and command line; the load and chat benchmarks
+watch the event loop with the same `LoopLagProbe`; the PostgreSQL rows open a private schema the same
+way. `pct` is the one definition of a percentile here: the sample at index ⌊q·n⌋ of the sorted
+samples (the largest for q near 1), in ms.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import os
 import statistics
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
+
+import sqlalchemy as sa
 
 from chatbot.commands.parser import Market
 from chatbot.config import PaperConfig, PolicyConfig
 from chatbot.core import DeskCore
 from chatbot.notify import Notifier
 from chatbot.replies import Actor, Reply, Request, Severity, Table
+from chatbot.store.db import normalize_url
 from tests.chat_desk import migrated_template, sqlite_copy
 
 F = TypeVar("F")
@@ -134,3 +143,76 @@ def round_trip_args(doc: str | None) -> tuple[int, int]:
     parser.add_argument("--warmup", type=int, default=20)
     args = parser.parse_args()
     return args.runs, args.warmup
+
+
+# ---------------------------------------------------------------------------- event-loop lag
+
+
+class LoopLagProbe:
+    """A heartbeat task on the running loop: sleeps `interval` s again and again and records how late it woke.
+
+    Lateness is what any other coroutine waiting on a timer or a socket would have suffered at that
+    moment: the loop was busy running something else (a synchronous database call, JSON, rendering).
+    `async with LoopLagProbe() as probe: ...` then `probe.summary()` (p50 / p99 / max in ms).
+    """
+
+    def __init__(self, interval: float = 0.001) -> None:
+        self.interval = interval
+        self.lags: list[float] = []  # seconds late, one per wake-up
+        self._task: asyncio.Task[None] | None = None
+
+    async def _beat(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            due = loop.time() + self.interval
+            await asyncio.sleep(self.interval)
+            self.lags.append(max(0.0, loop.time() - due))
+
+    async def __aenter__(self) -> LoopLagProbe:
+        self._task = asyncio.create_task(self._beat(), name="loop-lag-probe")
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def summary(self) -> dict[str, float]:
+        if not self.lags:
+            return {"p50": float("nan"), "p99": float("nan"), "max": float("nan"), "beats": 0}
+        return {"p50": pct(self.lags, 0.5), "p99": pct(self.lags, 0.99), "max": max(self.lags) * 1000,
+                "beats": len(self.lags)}
+
+    def line(self) -> str:
+        s = self.summary()
+        return (f"loop lag (heartbeat every {self.interval * 1000:g} ms, {int(s['beats'])} beats): "
+                f"p50 {s['p50']:.2f} ms  p99 {s['p99']:.2f} ms  max {s['max']:.2f} ms")
+
+
+# ---------------------------------------------------------------------------- PostgreSQL
+
+
+def postgres_url() -> str | None:
+    """The local PostgreSQL server to bench on (`CHATBOT_TEST_POSTGRES_URL`, as the tests use), or None."""
+    return os.environ.get("CHATBOT_TEST_POSTGRES_URL") or None
+
+
+@contextlib.contextmanager
+def postgres_schema(server_url: str) -> Iterator[str]:
+    """A URL on `server_url` whose connections see only a fresh schema of their own, dropped afterwards.
+
+    The tests' way (tests/conftest.py `postgres_url`): CREATE SCHEMA, then search_path in the URL.
+    """
+    url = normalize_url(server_url)
+    schema = "bench_" + uuid.uuid4().hex[:12]
+    admin = sa.create_engine(url)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    try:
+        sep = "&" if "?" in url else "?"
+        yield f"{url}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
