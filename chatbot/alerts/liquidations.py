@@ -44,7 +44,8 @@ class LiquidationWatch:
         self.audit = audit
         self.members = members
 
-    def _seen(self) -> dict[str, list[int | str]]:
+    def seen(self) -> dict[str, list[int | str]]:
+        """The last liquidation handled, per account (a monitor cycle reads it once)."""
         with session_scope(self.incidents.engine) as s:
             row = s.get(DeskState, SEEN_KEY)
             return dict(json.loads(row.value_json)) if row else {}
@@ -60,11 +61,16 @@ class LiquidationWatch:
             row.value_json, row.updated_at = json.dumps(seen, sort_keys=True), utcnow()
             s.add(row)
 
-    async def check(self, symbol: str | None, deliver: Deliver) -> list[Notice]:
-        """New liquidation records of one account → its liquidation incident, delivered."""
+    async def check(self, symbol: str | None, deliver: Deliver, *, now: datetime | None = None,
+                    seen: dict[str, list[int | str]] | None = None) -> list[Notice]:
+        """New liquidation records of one account → its liquidation incident, delivered.
+
+        A monitor cycle passes the time and the marks it read once for all accounts; alone, the
+        check reads them itself.
+        """
         account = account_key(symbol)
-        now = await self.exchange.now()
-        mark = self._seen().get(account)
+        now = now or await self.exchange.now()
+        mark = (self.seen() if seen is None else seen).get(account)
         start = datetime.fromisoformat(str(mark[0])) if mark else now - FIRST_LOOK_BACK
         records = await self.exchange.liquidation_records(isolated_symbol=symbol, start=start)
         new = sorted((r for r in records if not mark or (r.time, r.order_id) > (start, int(mark[1]))),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_UP, Decimal
 
 from sqlalchemy.exc import IntegrityError
@@ -136,14 +136,14 @@ class MarginMonitor:
     async def check_all(self) -> list[Notice]:
         async with self._lock:
             open_by_account = {i.account: i for i in self.incidents.all_open()}
+            now, seen = await self.exchange.now(), self.liquidations.seen()  # once per cycle, not per account
             notices = []
             for symbol in await self.accounts():
-                notices += await self.liquidations.check(symbol, self._deliver)
-                notice = await self._check(symbol, open_by_account.get(account_key(symbol)))
+                notices += await self.liquidations.check(symbol, self._deliver, now=now, seen=seen)
+                notice = await self._check(symbol, open_by_account.get(account_key(symbol)), now)
                 if notice:
                     notices.append(notice)
-            notices += await self.liquidations.repeat(self.rules.repeat_interval, await self.exchange.now(),
-                                                     self._deliver)
+            notices += await self.liquidations.repeat(self.rules.repeat_interval, now, self._deliver)
             return notices
 
     async def check(self, isolated_symbol: str | None) -> Notice | None:
@@ -151,9 +151,9 @@ class MarginMonitor:
             await self.liquidations.check(isolated_symbol, self._deliver)
             return await self._check(isolated_symbol, self.incidents.open_for(account_key(isolated_symbol)))
 
-    async def _check(self, symbol: str | None, current: Incident | None) -> Notice | None:
+    async def _check(self, symbol: str | None, current: Incident | None, now: datetime | None = None) -> Notice | None:
         snap = await self.exchange.account(symbol)
-        now = await self.exchange.now()
+        now = now or await self.exchange.now()
         decision: Decision = decide(current, account_key(symbol), snap.margin_level, snap.thresholds, self.rules, now)
         if decision.incident is None:
             return None
