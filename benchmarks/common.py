@@ -216,3 +216,18 @@ def postgres_schema(server_url: str) -> Iterator[str]:
         with admin.begin() as conn:
             conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
         admin.dispose()
+
+
+@asynccontextmanager
+async def polling(app: Any) -> AsyncIterator[None]:
+    """A bare python-telegram-bot `Application` long-polling its (fake) Bot API until the block ends:
+    the baseline the Telegram benchmarks compare our bot with."""
+    async with app:
+        assert app.updater is not None
+        await app.updater.start_polling(poll_interval=0, timeout=10)
+        await app.start()
+        try:
+            yield
+        finally:
+            await app.updater.stop()
+            await app.stop()

@@ -44,7 +44,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ApplicationBuilder, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from adapters.telegram import run_telegram
-from benchmarks.common import LoopLagProbe, postgres_schema, postgres_url
+from benchmarks.common import LoopLagProbe, polling, postgres_schema, postgres_url
 from benchmarks.load_users import user_ids
 from benchmarks.scoreboard import Figure, Figures
 from chatbot.config import MemberConfig, PolicyConfig, Settings
@@ -118,15 +118,8 @@ async def bare(base_url: str, members: int) -> AsyncIterator[None]:
     app.add_handler(CommandHandler("status", status))
     app.add_handler(CommandHandler("borrow", borrow))
     app.add_handler(CallbackQueryHandler(press))
-    async with app:
-        assert app.updater is not None
-        await app.updater.start_polling(poll_interval=0, timeout=10)
-        await app.start()
-        try:
-            yield
-        finally:
-            await app.updater.stop()
-            await app.stop()
+    async with polling(app):
+        yield
 
 
 async def _line(stream: asyncio.StreamReader) -> dict[str, Any]:

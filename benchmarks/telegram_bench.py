@@ -30,7 +30,7 @@ from telegram import Update
 from telegram.ext import AIORateLimiter, ApplicationBuilder, CommandHandler, ContextTypes
 
 from adapters.telegram import TelegramBot
-from benchmarks.common import CannedCore, LoopLagProbe, desk_core, median_p99_ms, round_trip_args
+from benchmarks.common import CannedCore, LoopLagProbe, desk_core, median_p99_ms, polling, round_trip_args
 from benchmarks.scoreboard import Figure, Figures
 from chatbot.replies import Actor, Request
 from tests.fakes.telegram import FakeTelegram
@@ -56,15 +56,8 @@ async def bare_echo(fake: FakeTelegram) -> AsyncIterator[None]:
 
     app = ApplicationBuilder().token(fake.token).base_url(fake.base_url).build()
     app.add_handler(CommandHandler("status", status))
-    async with app:
-        assert app.updater is not None
-        await app.updater.start_polling(poll_interval=0, timeout=10)
-        await app.start()
-        try:
-            yield
-        finally:
-            await app.updater.stop()
-            await app.stop()
+    async with polling(app):
+        yield
 
 
 @asynccontextmanager
