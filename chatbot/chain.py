@@ -66,7 +66,7 @@ class Chain:
         self._recent_events: dict[str, None] = {}
 
     async def run(self, request: Request) -> Reply:
-        request = replace(request, text=REDACTOR(request.text))  # a secret typed in chat goes no further
+        request = _redacted(request)  # a secret typed in chat (or in a slash option) goes no further
         try:
             return await self._run(request)
         except RateLimited as exc:  # a read the exchange would not serve now; nothing was sent
@@ -188,6 +188,12 @@ class Chain:
                                   detail={"text": request.text[:200], "error": type(exc).__name__})
         except Exception:
             log.exception("could not audit a failed command")
+
+
+def _redacted(request: Request) -> Request:
+    args = None if request.args is None else {
+        name: REDACTOR(value) if isinstance(value, str) else value for name, value in request.args.items()}
+    return replace(request, text=REDACTOR(request.text), args=args)
 
 
 def _stale(request: Request, now: datetime, stale_seconds: int) -> str | None:

@@ -9,9 +9,12 @@ import time
 from decimal import Decimal
 from typing import Any
 
+import sqlalchemy as sa
+
 from adapters.discord import DiscordBot
 from chatbot.config import MemberConfig, PolicyConfig
 from chatbot.core import DeskCore
+from chatbot.redact import REDACTOR
 from chatbot.replies import Actor, Request
 from tests.chat_desk import MakeCore
 from tests.core.desk import borrowed
@@ -267,3 +270,16 @@ async def test_a_long_reply_is_split_into_marked_messages(fake: FakeDiscord, mak
     assert all(b.split("\n")[1].startswith("Name") for b in blocks)  # every code block repeats the header
     names = [line.split()[0] for b in blocks for line in b.split("\n") if line.startswith("trader")]
     assert names == [f"trader{i:03d}" for i in range(300)]
+
+
+async def test_a_secret_in_a_slash_option_is_neither_echoed_nor_stored(fake: FakeDiscord, core: DeskCore,
+                                                                     bot: DiscordBot) -> None:
+    secret = "SENTINELslashSECRET42"
+    REDACTOR.add([secret])
+    halted = await one_reply(fake, await fake.slash(ALICE, "halt", {"reason": f"key {secret} leaked"}))
+    assert "HALTED by alice: key" in fake.text_of(halted) and secret not in fake.text_of(halted)
+    with core.engine.connect() as conn:
+        stored = [str(row) for table in ("desk_state", "audit_log")
+                  for row in conn.execute(sa.text(f"SELECT * FROM {table}"))]
+    assert stored and not any(secret in row for row in stored)
+    assert not any(secret in json.dumps(m) for m in fake.messages.values())
