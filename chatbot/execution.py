@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
@@ -299,10 +299,6 @@ class Executor:
             stmt = select(col(Intent.state)).where(col(Intent.pending_id) == pending_id).order_by(col(Intent.id))
             return [state for (state,) in s.execute(stmt)]
 
-    def count(self, state: str) -> int:
-        with session_scope(self.engine) as s:
-            stmt = select(func.count()).select_from(Intent).where(col(Intent.state) == state)
-            return int(s.execute(stmt).scalar_one())
 
 
 class Record(Protocol):

@@ -3,8 +3,9 @@
 At start-up, before any trading, and then every few seconds in every process:
 1. every intent nobody is sending any more (its process died, or ours gave up on it) is reconciled
    with the exchange — DONE, NOT_SENT, or still UNKNOWN (trading waits while any is unknown);
-2. every request left `executing` by a dead process is finished from its intents: `done` when its
-   exchange calls happened, `failed` when they did not (nothing is ever sent again); a desk change
+2. every request left `executing` by a dead process is finished from its intents: `done` when every
+   exchange call it showed happened, `failed` when none or only some did (nothing is ever sent
+   again; "partly executed" names what went through and what did not); a desk change
    (resume, grant, policy) is re-applied — its effects are idempotent;
 3. every requester who has not heard the outcome of their executed request is sent it, and marked
    told only once the message was delivered.
@@ -25,6 +26,7 @@ from chatbot.replies import Notice, Reply, Severity
 from chatbot.services import Services
 
 log = logging.getLogger(__name__)
+PARTLY = "partly executed"  # some of a request's exchange calls went through, the rest never will
 TELL_GRACE = timedelta(seconds=30)  # a live process tells its requester itself, within this
 
 
@@ -70,17 +72,18 @@ class Recovery:
             svc.pending.transition(p.id, states.EXECUTING, states.EXECUTING, now=now,
                                    note="outcome unknown: reconciling with the exchange")
             return None
-        if intent_states and all(s == DONE for s in intent_states):
+        done = sum(1 for s in intent_states if s == DONE)
+        if intent_states and done == len(intent_states) >= len(p.steps):  # every call it showed went through
             moved = svc.pending.transition(p.id, states.EXECUTING, states.DONE, now=now,
                                            note="executed before the bot restarted")
             return states.DONE if moved else None
-        if not intent_states:
-            why = "the bot stopped before sending it"
-        elif DONE in intent_states:
-            why = "partly executed: " + ", ".join(intent_states)
+        if done:  # e.g. a partial close sold, then died before its repay: never called done
+            why = f"{PARTLY}: {'; '.join(p.steps[:done])} went through; not done: {'; '.join(p.steps[done:])}"
+        elif not intent_states:
+            why = "not executed: the bot stopped before sending it"
         else:
-            why = "the exchange never received it"
-        moved = svc.pending.transition(p.id, states.EXECUTING, states.FAILED, now=now, note=f"not executed: {why}")
+            why = "not executed: the exchange never received it"
+        moved = svc.pending.transition(p.id, states.EXECUTING, states.FAILED, now=now, note=why)
         return states.FAILED if moved else None
 
     async def tell(self) -> int:
@@ -117,6 +120,10 @@ def outcome_reply(p: Pending) -> Reply:
     if p.state == states.DONE:
         return Reply(title=f"Done [{p.short_id}]: {views.describe(p)}.", severity=Severity.SUCCESS, ref=p.short_id,
                      lines=(p.note,) if p.note else ())
+    if p.note.startswith(PARTLY):
+        return Reply(title=f"[{p.short_id}] {views.describe(p)} was only partly executed.", severity=Severity.ERROR,
+                     ref=p.short_id, lines=(p.note, "Nothing was sent twice. Check /status and finish the rest "
+                                                    "by hand if you still want it."))
     return Reply(title=f"[{p.short_id}] {views.describe(p)} was not executed.", severity=Severity.ERROR,
                  ref=p.short_id, lines=(p.note or "It failed.", "Nothing was sent twice; send it again if you still "
                                         "want it."))

@@ -28,16 +28,18 @@ from adapters.console import run_console
 from adapters.paper import PaperExchange
 from chatbot.config import DeskConfig
 from chatbot.core import DeskCore
-from chatbot.execution import OPEN
+from chatbot.execution import DONE, OPEN
 from chatbot.flows import pending as states
 from chatbot.store import migrate
 from chatbot.store.db import make_engine
 from chatbot.store.tables import Intent, PendingAction
 from tests.core.desk import AUDIT_KEY, MEMBERS, PAPER
 
-SCENARIOS = {
-    "borrow": "/borrow USDT 1000\n/confirm\n",
-    "long": "/long BTCUSDT 0.1\n/confirm\n",
+SCENARIOS = {  # (set-up run to the end first, then the script whose every step is a crash point)
+    "borrow": ("", "/borrow USDT 1000\n/confirm\n"),
+    "long": ("", "/long BTCUSDT 0.1\n/confirm\n"),
+    # two exchange calls for one request: sell, then repay half the long's loan
+    "close": ("/long BTCUSDT 0.6\n/confirm\n", "/close BTCUSDT 50%\n/confirm\n"),
 }
 EXCHANGE_CALLS = ("borrow", "repay", "place_order")
 KILLED = 137
@@ -86,12 +88,14 @@ async def _open(url: str) -> tuple[DeskCore, PaperExchange]:
     return core, exchange
 
 
-async def _scenario(url: str, script: str, crash_at: int | None, report: Path) -> int:
+async def _scenario(url: str, setup: str, script: str, crash_at: int | None, report: Path) -> int:
     core, exchange = await _open(url)
     await core.start()
+    out = io.StringIO()
+    if setup:
+        await run_console(core, as_name="carol", stdin=io.StringIO(setup), stdout=out, interactive=False)
     crash = Crash(crash_at)
     crash.arm(core.engine, exchange)
-    out = io.StringIO()
     await run_console(core, as_name="carol", stdin=io.StringIO(script), stdout=out, interactive=False)
     report.write_text(json.dumps({"steps": crash.steps, "output": out.getvalue()}))
     return 0
@@ -106,14 +110,21 @@ async def _restart(url: str, report: Path) -> int:
     with core.engine.connect() as conn:
         pendings = [dict(r._mapping) for r in conn.execute(sa.select(
             PendingAction.__table__.c.short_id, PendingAction.__table__.c.state,  # type: ignore[attr-defined]
-            PendingAction.__table__.c.told_at, PendingAction.__table__.c.note))]  # type: ignore[attr-defined]
-        intents = [r[0] for r in conn.execute(sa.select(Intent.__table__.c.state))]  # type: ignore[attr-defined]
+            PendingAction.__table__.c.told_at, PendingAction.__table__.c.note,  # type: ignore[attr-defined]
+            PendingAction.__table__.c.id, PendingAction.__table__.c.command,  # type: ignore[attr-defined]
+            PendingAction.__table__.c.preview_json))]  # type: ignore[attr-defined]
+        rows = conn.execute(sa.select(Intent.__table__.c.state, Intent.__table__.c.pending_id)).all()  # type: ignore[attr-defined]
+        intents = [r[0] for r in rows]
+        done_calls: dict[int, int] = {}
+        for state, pending_id in rows:
+            done_calls[pending_id] = done_calls.get(pending_id, 0) + (state == DONE)
         orders = conn.execute(sa.text("SELECT count(*) FROM paper_orders")).scalar_one()
         loans = conn.execute(sa.text("SELECT count(*) FROM paper_loans WHERE type = 'BORROW'")).scalar_one()
     snap = await exchange.account(None)
     report.write_text(json.dumps({
         "output": out.getvalue(), "settled": settled.requests, "pendings": pendings, "intents": intents,
         "orders": orders, "loans": loans, "usdt_borrowed": str(snap.asset("USDT").borrowed),
+        "done_calls": {str(k): v for k, v in done_calls.items()},
         "btc_free": str(snap.asset("BTC").free), "audit_ok": core.audit.verify().ok,
     }, default=str))
     await exchange.close()
@@ -145,15 +156,15 @@ def _fresh_database(url_factory: Callable[[], str]) -> str:
 
 
 def check_crash_points(scenario: str, url_factory: Callable[[], str], tmp_path: Path) -> int:
-    script = SCENARIOS[scenario]
+    setup, script = SCENARIOS[scenario]
     report = tmp_path / "report.json"
     first = _fresh_database(url_factory)
-    assert _in_child(_scenario, first, script, None, report) == 0
+    assert _in_child(_scenario, first, setup, script, None, report) == 0
     total = json.loads(report.read_text())["steps"]
     assert total >= 12, total  # a leverage change is many steps; each is a crash point below
     for at in range(1, total + 1):
         url = _fresh_database(url_factory)
-        code = _in_child(_scenario, url, script, at, report)
+        code = _in_child(_scenario, url, setup, script, at, report)
         assert code == KILLED, (at, code)
         assert _in_child(_restart, url, report) == 0, at
         _check(scenario, at, json.loads(report.read_text()))
@@ -166,9 +177,22 @@ def _check(scenario: str, at: int, r: dict[str, Any]) -> None:
     assert all(p["state"] != states.EXECUTING for p in r["pendings"]), where  # nothing stuck
     assert r["audit_ok"], where
     done = [p for p in r["pendings"] if p["state"] == states.DONE]
-    finished = [p for p in r["pendings"] if p["state"] in (states.DONE, states.FAILED)]
+    finished_states = (states.DONE, states.FAILED)
+    finished = [p for p in r["pendings"] if p["state"] in finished_states]
     assert all(p["told_at"] for p in finished), where  # every requester told the outcome
-    if scenario == "borrow":
+    for p in done:  # "done" means every exchange call the requester confirmed went through
+        steps = json.loads(p["preview_json"]).get("steps", [])
+        assert r["done_calls"].get(str(p["id"]), 0) == len(steps), where
+    if scenario == "close":
+        close = [p for p in r["pendings"] if p["command"] == "close" and p["state"] in finished_states]
+        sold = Decimal(r["btc_free"]) == Decimal("0.3")
+        assert Decimal(r["btc_free"]) in (Decimal("0.6"), Decimal("0.3")), where  # sold once or not at all
+        repaid = Decimal(r["usdt_borrowed"]) < 1000
+        assert not repaid or sold, where
+        if sold and not repaid:  # the sale went through, the repay never did: said so, never "done"
+            assert close and close[-1]["state"] == states.FAILED and "partly executed" in close[-1]["note"], where
+            assert "REPAY" in close[-1]["note"], where
+    elif scenario == "borrow":
         assert r["loans"] == len(done) <= 1, where  # executed at most once, and the books say so
         assert Decimal(r["usdt_borrowed"]) == (Decimal("1000") if done else 0), where
     else:
