@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
 from collections import defaultdict, deque
 from dataclasses import replace
@@ -44,19 +45,22 @@ OUR_FAULT = error("Something went wrong on our side; nothing was changed.", "Try
 
 
 class RateLimiter:
-    """At most `per_minute` commands per member in any 60 s window (in memory, per process)."""
+    """At most `per_minute` commands per member in any 60 s window (in memory, per process; requests
+    run on several worker threads, hence the lock)."""
 
     def __init__(self) -> None:
         self.seen: dict[int, deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
 
     def allow(self, member_id: int, per_minute: int, now: float) -> bool:
-        window = self.seen[member_id]
-        while window and now - window[0] >= 60:
-            window.popleft()
-        if len(window) >= per_minute:
-            return False
-        window.append(now)
-        return True
+        with self._lock:
+            window = self.seen[member_id]
+            while window and now - window[0] >= 60:
+                window.popleft()
+            if len(window) >= per_minute:
+                return False
+            window.append(now)
+            return True
 
 
 class Chain:
@@ -64,6 +68,7 @@ class Chain:
         self.svc = services
         self.limiter = RateLimiter()
         self._recent_events: dict[str, None] = {}
+        self._recent_lock = threading.Lock()
 
     async def run(self, request: Request) -> Reply:
         request = _redacted(request)  # a secret typed in chat (or in a slash option) goes no further
@@ -157,11 +162,12 @@ class Chain:
     def _first_delivery(self, event_id: str, durable: bool) -> bool:
         """False for an event already handled. Anything that acts is remembered in the database (a
         redelivery after a restart must not act twice); read-only commands in memory only."""
-        if event_id in self._recent_events:
-            return False
-        self._recent_events[event_id] = None
-        if len(self._recent_events) > RECENT_EVENTS:
-            self._recent_events.pop(next(iter(self._recent_events)))
+        with self._recent_lock:
+            if event_id in self._recent_events:
+                return False
+            self._recent_events[event_id] = None
+            if len(self._recent_events) > RECENT_EVENTS:
+                self._recent_events.pop(next(iter(self._recent_events)))
         if not durable:
             return True
         try:

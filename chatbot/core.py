@@ -1,7 +1,9 @@
 """The desk core: assembles the services and serves every platform through one chain.
 
 Adapters call `handle(Request)` for a typed command and `press(token, actor)` for a button, and
-render the `Reply` they get back; both go through the same middleware chain (`chatbot.chain`).
+render the `Reply` they get back; both go through the same middleware chain (`chatbot.chain`), run
+as one unit of work on a worker thread (`chatbot.workers`) so the event loop never waits on the
+database. Exchange events, recovery passes and scheduled jobs go through `workers.run` too.
 `start()` runs before anything is served: it registers this process, syncs the TOML's members,
 loads the market and settles what a previous run left open (`chatbot.flows.recovery`).
 `background()` keeps doing that, with a heartbeat, while the process runs.
@@ -25,7 +27,8 @@ from chatbot.alerts.summary import InterestSummarizer
 from chatbot.chain import Chain
 from chatbot.commands.parser import Market
 from chatbot.config import DeskConfig
-from chatbot.exchange import DrillControls, Exchange
+from chatbot.exchange import DrillControls, Exchange, ExchangeEvent
+from chatbot.exchange.bridge import home_bound
 from chatbot.execution import Executor
 from chatbot.flows.pending import PendingStore
 from chatbot.flows.recovery import Recovery, Settled
@@ -36,6 +39,7 @@ from chatbot.store.audit import AuditLog
 from chatbot.store.db import database_unavailable
 from chatbot.store.members import MemberStore
 from chatbot.store.processes import HEARTBEAT_SECONDS, ProcessRegistry
+from chatbot.workers import DEFAULT_WORKERS, Workers
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -47,7 +51,12 @@ def _utcnow() -> datetime:
 
 class DeskCore:
     def __init__(self, *, engine: Engine, exchange: Exchange, desk: DeskConfig, audit_key: bytes,
-                 clock: Clock = _utcnow, heartbeat_seconds: float = HEARTBEAT_SECONDS) -> None:
+                 clock: Clock = _utcnow, heartbeat_seconds: float = HEARTBEAT_SECONDS,
+                 workers: int = DEFAULT_WORKERS) -> None:
+        self.workers = Workers(workers)
+        self._telling: set[asyncio.Task[None]] = set()  # outcomes being told since a platform came up
+        paper = isinstance(exchange, DrillControls)
+        exchange = home_bound(exchange)  # callable from the workers, whatever loop its client lives on
         members = MemberStore(engine)
         subscriptions = SubscriptionStore(engine, desk.channels)
         notifier = Notifier(members, subscriptions)
@@ -55,7 +64,7 @@ class DeskCore:
         audit = AuditLog(engine, audit_key)
         processes = ProcessRegistry(engine, heartbeat_seconds=heartbeat_seconds)
         self.services = Services(
-            engine=engine, exchange=exchange, desk=desk, clock=clock, paper=isinstance(exchange, DrillControls),
+            engine=engine, exchange=exchange, desk=desk, clock=clock, paper=paper,
             members=members, pending=PendingStore(engine), audit=audit,
             executor=Executor(engine, exchange, audit, processes), notifier=notifier,
             subscriptions=subscriptions, incidents=incidents,
@@ -127,13 +136,19 @@ class DeskCore:
     async def start(self) -> Settled:
         """Before serving: this process on the books, members from the TOML, the market, and every
         intent and request a previous run left open settled with the exchange."""
+        settled = await self.workers.run(self._start)
+        self.services.exchange.subscribe(self._on_event)
+        return settled
+
+    async def _start(self) -> Settled:
         svc = self.services
         svc.processes.register()
         svc.members.sync_from_config(svc.desk.members)
         svc.market = Market(await svc.exchange.symbols())
-        settled = await self.recovery.settle()
-        svc.exchange.subscribe(svc.monitor.on_event)
-        return settled
+        return await self.recovery.settle()
+
+    async def _on_event(self, event: ExchangeEvent) -> None:
+        await self.workers.run(lambda: self.services.monitor.on_event(event))
 
     async def background(self) -> None:
         """Every heartbeat: say this process is alive, settle orphans, tell requesters outcomes."""
@@ -141,26 +156,42 @@ class DeskCore:
         while True:
             await asyncio.sleep(svc.processes.heartbeat_seconds)
             try:
-                svc.processes.heartbeat()
-                await self.recovery.run_once()
+                await self.workers.run(self._beat)
             except Exception as exc:
                 if database_unavailable(exc):
                     log.warning("database unavailable; recovery will retry")
                 else:
                     log.exception("recovery pass failed")
 
+    async def _beat(self) -> None:
+        self.services.processes.heartbeat()
+        await self.recovery.run_once()
+
     async def stop(self) -> None:
         with contextlib.suppress(Exception):
-            self.services.processes.stop()
+            await asyncio.wait_for(self.told(), 10)
+        with contextlib.suppress(Exception):
+            await self.workers.run(self._stop)
+        self.workers.close()
+
+    async def _stop(self) -> None:
+        self.services.processes.stop()
 
     def _transport_ready(self) -> None:
         """A chat platform came up: outcomes nobody could be told before can be delivered now."""
         with contextlib.suppress(RuntimeError):  # no running loop (a synchronous caller)
-            asyncio.get_running_loop().create_task(self._tell())
+            task = asyncio.get_running_loop().create_task(self._tell())
+            self._telling.add(task)
+            task.add_done_callback(self._telling.discard)
+
+    async def told(self) -> None:
+        """Wait until the outcomes a platform's arrival set off are delivered (tests, a clean stop)."""
+        if self._telling:
+            await asyncio.wait(set(self._telling))
 
     async def _tell(self) -> None:
         try:
-            await self.recovery.tell()
+            await self.workers.run(self.recovery.tell)
         except Exception:
             log.exception("could not tell requesters their outcomes")
 
@@ -168,10 +199,11 @@ class DeskCore:
 
     async def handle(self, request: Request) -> Reply:
         """A typed command from any platform."""
-        return await self.chain.run(request)
+        return await self.workers.run(lambda: self.chain.run(request))
 
     async def press(self, token: str, actor: Actor, event_id: str | None = None, *,
                     chat_id: str | None = None) -> Reply:
         """A button press: the same chain as a typed command, resolved from the button's opaque token."""
-        return await self.chain.run(Request(actor=actor, text=f"[button {token.partition(':')[0]}]",
-                                            chat_id=chat_id, event_id=event_id, token=token))
+        request = Request(actor=actor, text=f"[button {token.partition(':')[0]}]", chat_id=chat_id,
+                          event_id=event_id, token=token)
+        return await self.workers.run(lambda: self.chain.run(request))

@@ -6,6 +6,10 @@ platform with a registered transport, `on` (normal) or `silent` (no notification
 delivery through the platform's outbox (most urgent kind first). Channel subscriptions come from
 the TOML `[[channels]]` and from `/subscribe` in a channel (database). `publish` returns how many
 deliveries actually happened, so an incident can count only what reached someone.
+
+Who gets a notice is read from the database where the caller runs (a core worker, `off_loop`);
+the deliveries themselves are queued and awaited on the home loop, where the chat clients and
+their outboxes live (`chatbot.workers.on_home`).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from chatbot.replies import Notice
 from chatbot.store.db import session_scope
 from chatbot.store.members import DeskMember, MemberStore
 from chatbot.store.tables import ChannelSubscription
+from chatbot.workers import off_loop, on_home, spawn_on_home
 
 log = logging.getLogger(__name__)
 
@@ -101,19 +106,21 @@ class Notifier:
         """Call `hook` whenever a platform's transport comes up (undelivered notices can go now)."""
         self._on_register.append(hook)
 
-    def post(self, notice: Notice, on_delivered: Callable[[int], None] | None = None) -> asyncio.Task[int]:
-        """Deliver in the background: a reply never waits for other people's messages. `on_delivered`
-        gets the number of deliveries once they are done (e.g. to mark a requester told)."""
-        task = asyncio.get_running_loop().create_task(self._deliver_posted(notice, on_delivered))
+    def post(self, notice: Notice, on_delivered: Callable[[int], None] | None = None) -> None:
+        """Deliver in the background (on the home loop): a reply never waits for other people's
+        messages. `on_delivered` gets the number of deliveries once they are done (e.g. to mark a
+        requester told); it runs off the loop, since it may write."""
+        spawn_on_home(lambda: self._deliver_posted(notice, on_delivered), self._track)
+
+    def _track(self, task: asyncio.Task[int]) -> None:
         self._posted.add(task)
         task.add_done_callback(self._posted.discard)
-        return task
 
     async def _deliver_posted(self, notice: Notice, on_delivered: Callable[[int], None] | None) -> int:
         try:
             delivered = await self.publish(notice)
             if on_delivered is not None:
-                on_delivered(delivered)
+                await off_loop(on_delivered, delivered)
             return delivered
         except Exception:
             log.exception("could not deliver a %s notice", notice.kind)
@@ -133,23 +140,30 @@ class Notifier:
 
     async def publish(self, notice: Notice) -> int:
         """Deliver everywhere it should go; a failing platform is logged, never fatal. Returns deliveries."""
+        members, subs = await off_loop(self._audience, notice)
+        return await on_home(lambda: self._deliver(notice, members, subs))
+
+    def _audience(self, notice: Notice) -> tuple[list[DeskMember], list[Subscription]]:
+        """The members (by name) and channel subscriptions a notice goes to: database reads."""
+        members = [m for m in (self.members.get(name) for name in notice.to_members) if m is not None]
+        subs = [s for s in self.subscriptions.all() if s.kind == notice.kind and s.mode != "off"] \
+            if notice.to_channels else []
+        return members, subs
+
+    async def _deliver(self, notice: Notice, members: list[DeskMember], subs: list[Subscription]) -> int:
         queued: list[tuple[str, asyncio.Future[bool]]] = []
-        for name in notice.to_members:
-            member = self.members.get(name)
-            if member is None:
-                continue
+        for member in members:
             for platform, transport in list(self.transports.items()):
-                what = f"a {notice.kind} notice to {name} on {platform}"
+                what = f"a {notice.kind} notice to {member.name} on {platform}"
                 send = functools.partial(transport.send_to_member, member, notice)
                 queued.append((what, self.outboxes[platform].submit(notice.kind, send, what)))
-        if notice.to_channels:
-            for sub in self.subscriptions.all():
-                channel_transport = self.transports.get(sub.platform)
-                if sub.kind != notice.kind or sub.mode == "off" or channel_transport is None:
-                    continue
-                what = f"a {notice.kind} notice to {sub.platform}:{sub.channel_id}"
-                send = functools.partial(_to_channel, channel_transport, sub, notice)
-                queued.append((what, self.outboxes[sub.platform].submit(notice.kind, send, what)))
+        for sub in subs:
+            channel_transport = self.transports.get(sub.platform)
+            if channel_transport is None:
+                continue
+            what = f"a {notice.kind} notice to {sub.platform}:{sub.channel_id}"
+            send = functools.partial(_to_channel, channel_transport, sub, notice)
+            queued.append((what, self.outboxes[sub.platform].submit(notice.kind, send, what)))
         results = await asyncio.gather(*(future for _, future in queued), return_exceptions=True)
         delivered = 0
         for (what, _), result in zip(queued, results, strict=True):

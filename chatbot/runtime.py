@@ -28,6 +28,7 @@ from chatbot.store import migrate
 from chatbot.store.anchors import MIN_KEY_LENGTH, AnchorFile, load_audit_key
 from chatbot.store.db import make_engine
 from chatbot.store.mode import claim_database
+from chatbot.workers import off_loop
 
 log = logging.getLogger(__name__)
 EXCHANGE_ADAPTERS = {"paper": "adapters.paper", "binance": "adapters.binance"}
@@ -54,12 +55,13 @@ class Desk:
         await self.leader.start()
         self.tasks.append(asyncio.create_task(self.core.background(), name="desk-recovery"))
         self.tasks.append(asyncio.create_task(self._anchor_loop(), name="audit-anchors"))
-        self.anchor()
-        if not any(s.kind == "margin" and s.mode != "off" for s in self.core.services.subscriptions.all()):
+        await off_loop(self.anchor)
+        subscriptions = await off_loop(self.core.services.subscriptions.all)
+        if not any(s.kind == "margin" and s.mode != "off" for s in subscriptions):
             log.warning("no alert channel is subscribed to margin alerts: margin calls go to the admins by direct "
                         "message. Add a [[channels]] entry with kinds.margin = \"on\" or type /subscribe margin "
                         "in a channel.")
-        await self.core.monitor.startup_summary()
+        await self.core.workers.run(self.core.monitor.startup_summary)
 
     def anchor(self) -> Reply | None:
         """Write the audit log's head to the anchor file; the reply to post, when there was a new head."""
@@ -77,7 +79,7 @@ class Desk:
             if not scheduler.is_leader():
                 continue
             try:
-                reply = self.anchor()
+                reply = await off_loop(self.anchor)
                 if reply is not None:
                     await self.core.notifier.publish(Notice("system", reply))
             except Exception:
@@ -93,7 +95,7 @@ class Desk:
         if self.leader is not None:
             await self.leader.stop()
         with contextlib.suppress(Exception):
-            self.anchor()
+            await off_loop(self.anchor)
         await self.core.stop()
         await self.exchange.close()
         self.engine.dispose()

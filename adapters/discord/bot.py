@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
 import discord
@@ -40,6 +40,7 @@ from chatbot.config import ConfigError, Settings
 from chatbot.core import DeskCore
 from chatbot.redact import install_log_redaction
 from chatbot.replies import Actor, Reply, Request, Severity
+from chatbot.workers import off_loop
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,8 @@ class DiscordBot:
         self.client = DeskClient(self)
         self.tree: app_commands.CommandTree[DeskClient] = app_commands.CommandTree(self.client)
         self.tree.error(self._on_tree_error)
+        self._mentions: dict[str, int] = {}
+        self._unwatch_members: Callable[[], None] | None = None
         self.transport = DiscordTransport(self.client, mentions=self._mention_ids)
         self.synced: list[app_commands.AppCommand] = []
         self.connected = asyncio.Event()
@@ -107,10 +110,21 @@ class DiscordBot:
                     self._runner.result()  # the gateway's own error (a bad token: 4004 …)
                     raise ConnectionError("the Discord gateway closed before READY")
                 raise TimeoutError(f"no READY from the Discord gateway within {self.connect_timeout:g} s")
+            await self._refresh_mentions()
+            self._unwatch_members = self.core.members.on_change(self._mentions_changed)
             self.core.notifier.register(self.transport)
         except BaseException:
             await self._shutdown()
             raise
+
+    async def _refresh_mentions(self) -> None:
+        members = await off_loop(self.core.members.all)  # the database, off the event loop
+        self._mentions = {m.name: m.discord_id for m in members if m.discord_id is not None}
+
+    def _mentions_changed(self) -> None:
+        task = asyncio.get_running_loop().create_task(self._refresh_mentions())
+        self._inflight.add(task)
+        task.add_done_callback(self._inflight.discard)
 
     async def setup(self) -> None:
         """Called by discord.py after login: persistent buttons, then the command tree, synced."""
@@ -139,6 +153,9 @@ class DiscordBot:
 
     async def _shutdown(self) -> None:
         """Let interactions in flight finish (bounded), then close the gateway and the HTTP session."""
+        if self._unwatch_members is not None:
+            self._unwatch_members()
+            self._unwatch_members = None
         if self._inflight:
             await asyncio.wait(set(self._inflight), timeout=self.drain_timeout)
         await self.client.close()
@@ -273,7 +290,7 @@ class DiscordBot:
                 self._inflight.discard(task)
 
     def _mention_ids(self) -> Mapping[str, int]:
-        return {m.name: m.discord_id for m in self.core.members.all() if m.discord_id is not None}
+        return self._mentions  # loaded at start, refreshed on every grant or revoke
 
 
 async def run_discord(core: DeskCore, settings: Settings, stop_event: asyncio.Event) -> None:

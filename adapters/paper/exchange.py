@@ -10,6 +10,10 @@ transaction, then publishes the book's events to subscribers. If anything fails 
 began mutating, the cache is rebuilt from the database, so memory and database never disagree and
 a rejected call changes nothing. `start()` runs the realtime clock and the random-walk price feed
 when configured — in one process at a time (`is_leader`), so two processes never double the pace.
+
+Any thread may call it (`thread_safe`): the core's requests run on worker threads (`chatbot.workers`).
+Every read and every operation holds one threading lock around the cached book and runs its
+database work off the event loop (`off_loop`: inline on a worker, in a thread from the main loop).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import asyncio
 import dataclasses
 import functools
 import logging
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
@@ -40,6 +45,7 @@ from chatbot.exchange import (
     stop_feeds,
 )
 from chatbot.store.db import write_transaction
+from chatbot.workers import off_loop
 
 from .book import Journal, PaperBook
 from .feeds import RandomWalk, SystemClock, WallClock, load_replay
@@ -72,6 +78,7 @@ class PaperExchange(TradeHistory):
     """Binance-faithful paper margin exchange (implements `Exchange` and `DrillControls`)."""
 
     name = "paper"
+    thread_safe = True  # see the module docstring: one lock, database work off the loop
 
     def __init__(self, core: PaperBook, store: PaperStore, config: PaperConfig, *,
                  clock: WallClock | None = None, realtime_tick: float = REALTIME_TICK_SECONDS) -> None:
@@ -87,6 +94,7 @@ class PaperExchange(TradeHistory):
         self.revision = 0  # the ledger revision the cached engine reflects
         self._dirty = False  # the cached engine holds changes not yet committed
         self._is_leader: Callable[[], bool] = lambda: True
+        self._lock = threading.RLock()  # the cached book and its revision, across worker threads
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -181,6 +189,20 @@ class PaperExchange(TradeHistory):
     async def _run(self, operation: Callable[[], T]) -> T:
         """Run one engine operation on the current ledger under its write lock, persist what it
         changed and the next revision in the same transaction, then publish its events."""
+        running = asyncio.ensure_future(off_loop(self._run_locked, operation))
+        try:
+            done: tuple[T, list[ExchangeEvent]] = await asyncio.shield(running)
+        except asyncio.CancelledError:  # stopped meanwhile (a feed's tick at close): the change still lands,
+            await self._dispatch((await running)[1])  # so its events are still published
+            raise
+        await self._dispatch(done[1])
+        return done[0]
+
+    def _run_locked(self, operation: Callable[[], T]) -> tuple[T, list[ExchangeEvent]]:
+        with self._lock:
+            return self._run_now(operation)
+
+    def _run_now(self, operation: Callable[[], T]) -> tuple[T, list[ExchangeEvent]]:
         try:
             with write_transaction(self.store.engine) as conn:
                 revision = self.store.lock(conn) or 0
@@ -195,8 +217,15 @@ class PaperExchange(TradeHistory):
                 self._recover("could not persist")
             raise
         self.revision = revision
-        await self._dispatch(journal.events)
-        return result
+        return result, journal.events
+
+    async def _read(self, read: Callable[[PaperBook], T]) -> T:
+        """`read(book)` on the current ledger (reloaded first if another process changed it)."""
+        return await off_loop(self._read_locked, read)
+
+    def _read_locked(self, read: Callable[[PaperBook], T]) -> T:
+        with self._lock:
+            return read(self._fresh())
 
     def _apply(self, operation: Callable[[], T]) -> tuple[T, Journal]:
         core = self.book
@@ -246,40 +275,38 @@ class PaperExchange(TradeHistory):
     # ------------------------------------------------------------------ reference data
 
     async def now(self) -> datetime:
-        return ms_to_dt(self._fresh().now_ms)
+        return await self._read(lambda b: ms_to_dt(b.now_ms))
 
     async def symbols(self) -> dict[str, SymbolInfo]:
-        return dict(self._fresh().symbols)
+        return await self._read(lambda b: dict(b.symbols))
 
     async def prices(self) -> dict[str, Decimal]:
-        return dict(self._fresh().prices)
+        return await self._read(lambda b: dict(b.prices))
 
     async def daily_interest_rates(self, isolated_symbol: str | None = None) -> dict[str, Decimal]:
-        return self._fresh().daily_rates(_sym(isolated_symbol))
+        return await self._read(lambda b: b.daily_rates(_sym(isolated_symbol)))
 
     async def trade_fee(self, symbol: str) -> Decimal:
         """Taker rate (MARKET fills); resting LIMIT fills pay `maker_fee`. Taken from the received asset."""
-        self._fresh()._symbol(symbol)
+        await self._read(lambda b: b._symbol(symbol))
         return self.config.taker_fee
 
     # ------------------------------------------------------------------ accounts
 
     async def account(self, isolated_symbol: str | None = None) -> AccountSnapshot:
-        return self._fresh().snapshot(_sym(isolated_symbol))
+        return await self._read(lambda b: b.snapshot(_sym(isolated_symbol)))
 
     async def isolated_symbols(self) -> list[str]:
-        return self._fresh().isolated_symbols()
+        return await self._read(lambda b: b.isolated_symbols())
 
     async def spot_balances(self) -> dict[str, Decimal]:
-        return self._fresh().spot_balances()
+        return await self._read(lambda b: b.spot_balances())
 
     async def max_borrowable(self, asset: str, isolated_symbol: str | None = None) -> Decimal:
-        core = self._fresh()
-        return core.max_borrowable(core.account_key(_sym(isolated_symbol)), asset.upper())
+        return await self._read(lambda b: b.max_borrowable(b.account_key(_sym(isolated_symbol)), asset.upper()))
 
     async def max_transferable(self, asset: str, isolated_symbol: str | None = None) -> Decimal:
-        core = self._fresh()
-        return core.max_transferable(core.account_key(_sym(isolated_symbol)), asset.upper())
+        return await self._read(lambda b: b.max_transferable(b.account_key(_sym(isolated_symbol)), asset.upper()))
 
     # ------------------------------------------------------------------ borrow / repay / transfer
 
@@ -343,22 +370,22 @@ class PaperExchange(TradeHistory):
 
     async def get_order(self, symbol: str, *, order_id: int | None = None,
                         client_order_id: str | None = None, isolated: bool = False) -> Order:
-        return self._fresh().get_order(symbol.upper(), order_id, client_order_id, isolated).to_order()
+        return await self._read(lambda b: b.get_order(symbol.upper(), order_id, client_order_id, isolated).to_order())
 
     async def get_order_list(self, symbol: str, *, order_list_id: int | None = None,
                              list_client_order_id: str | None = None, isolated: bool = False) -> OrderList:
-        ledger = self._fresh()
-        olist = ledger.get_order_list(symbol.upper(), order_list_id, list_client_order_id, isolated)
-        return olist.to_order_list(ledger.orders)
+        return await self._read(lambda b: b.get_order_list(
+            symbol.upper(), order_list_id, list_client_order_id, isolated).to_order_list(b.orders))
 
     async def open_orders(self, symbol: str | None = None, isolated: bool = False) -> list[Order]:
-        return [o.to_order() for o in self._fresh().open_orders(_sym(symbol), isolated)]
+        return await self._read(lambda b: [o.to_order() for o in b.open_orders(_sym(symbol), isolated)])
 
     async def all_orders(self, symbol: str, isolated: bool = False) -> list[Order]:
-        ledger = self._fresh()
-        sym = ledger._symbol(symbol).symbol
-        return [o.to_order() for _, o in sorted(ledger.orders.items())
-                if o.symbol == sym and o.isolated == isolated]
+        def read(b: PaperBook) -> list[Order]:
+            sym = b._symbol(symbol).symbol
+            return [o.to_order() for _, o in sorted(b.orders.items()) if o.symbol == sym and o.isolated == isolated]
+
+        return await self._read(read)
 
     # ------------------------------------------------------------------ drills
 
@@ -374,8 +401,11 @@ class PaperExchange(TradeHistory):
         ms = round(_dec(seconds, "seconds") * 1000)
         if ms < 0:
             raise ValueError("the paper clock only moves forward")
-        await self._run(lambda: self.book.advance_ms(ms))
-        return ms_to_dt(self.book.now_ms)
+        def advance() -> datetime:
+            self.book.advance_ms(ms)
+            return ms_to_dt(self.book.now_ms)
+
+        return await self._run(advance)
 
 
 async def open_exchange(engine: Engine, desk: DeskConfig, settings: Settings) -> PaperExchange:

@@ -2,16 +2,17 @@
 liquidations and transfers, newest first, and the 24 h figures.
 
 Why it exists: the paper book books all of these as rows; this mixin turns them into the port's
-value types (read from the current ledger, `_fresh`) without growing `exchange.py`. Entry prices and
+value types (read from the current ledger, `_read`) without growing `exchange.py`. Entry prices and
 P&L are built from the account's own fills (`my_trades`). The paper market keeps no price history,
 so it has no 24 h change.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from chatbot.exchange import (
     CROSS,
@@ -29,6 +30,8 @@ from .model import TradeRow, dt_to_ms, ms_to_dt
 if TYPE_CHECKING:
     from .book import PaperBook
 
+T = TypeVar("T")
+
 
 def _in_range(ms: int, start: datetime | None, end: datetime | None) -> bool:
     return (start is None or ms >= dt_to_ms(start)) and (end is None or ms <= dt_to_ms(end))
@@ -45,21 +48,24 @@ def to_trade(row: TradeRow) -> Trade:
 
 
 class TradeHistory:
-    """`my_trades`, `price_change_24h` and the record queries for `PaperExchange` (which provides `_fresh`)."""
+    """`my_trades`, `price_change_24h` and the record queries for `PaperExchange` (which provides `_read`:
+    a read of the current ledger under its lock, off the event loop)."""
 
-    def _fresh(self) -> PaperBook:  # pragma: no cover - provided by PaperExchange
+    async def _read(self, read: Callable[[PaperBook], T]) -> T:  # pragma: no cover - provided by PaperExchange
         raise NotImplementedError
 
     async def my_trades(self, symbol: str, *, isolated: bool = False, from_id: int | None = None) -> list[Trade]:
-        ledger = self._fresh()
-        sym = ledger._symbol(symbol).symbol
-        account = isolated_account(sym) if isolated else CROSS
-        rows = [t for t in ledger.trades if t.symbol == sym and t.account == account
-                and (from_id is None or t.trade_id >= from_id)]
-        return [to_trade(t) for t in sorted(rows, key=lambda t: t.trade_id)]
+        def read(ledger: PaperBook) -> list[Trade]:
+            sym = ledger._symbol(symbol).symbol
+            account = isolated_account(sym) if isolated else CROSS
+            rows = [t for t in ledger.trades if t.symbol == sym and t.account == account
+                    and (from_id is None or t.trade_id >= from_id)]
+            return [to_trade(t) for t in sorted(rows, key=lambda t: t.trade_id)]
+
+        return await self._read(read)
 
     async def price_change_24h(self, symbol: str) -> Decimal | None:
-        self._fresh()._symbol(symbol)  # an unknown symbol is refused as Binance would
+        await self._read(lambda ledger: ledger._symbol(symbol))  # an unknown symbol is refused as Binance would
         return None
 
     async def loan_records(
@@ -69,9 +75,10 @@ class TradeHistory:
         """Newest first; `isolated_symbol=None` means the cross account (as Binance)."""
         iso, want = _upper(isolated_symbol), LoanType(type)
         asset = _upper(asset)
-        rows = [r for r in self._fresh().loans.values()
-                if r.type == want and r.isolated_symbol == iso and (asset is None or r.asset == asset)
-                and (tx_id is None or r.tx_id == tx_id) and _in_range(r.time_ms, start, end)]
+        rows = await self._read(lambda ledger: [
+            r for r in ledger.loans.values()
+            if r.type == want and r.isolated_symbol == iso and (asset is None or r.asset == asset)
+            and (tx_id is None or r.tx_id == tx_id) and _in_range(r.time_ms, start, end)])
         rows.sort(key=lambda r: (r.time_ms, r.tx_id), reverse=True)
         return [r.to_record() for r in rows]
 
@@ -81,9 +88,9 @@ class TradeHistory:
     ) -> list[InterestRecord]:
         """Newest first; `isolated_symbol=None` means the cross account (as Binance)."""
         iso, asset = _upper(isolated_symbol), _upper(asset)
-        rows = [r for r in self._fresh().interest
-                if r.isolated_symbol == iso and (asset is None or r.asset == asset)
-                and _in_range(r.time_ms, start, end)]
+        rows = await self._read(lambda ledger: [
+            r for r in ledger.interest
+            if r.isolated_symbol == iso and (asset is None or r.asset == asset) and _in_range(r.time_ms, start, end)])
         rows.sort(key=lambda r: (r.time_ms, r.tx_id), reverse=True)
         return [r.to_record() for r in rows]
 
@@ -93,9 +100,9 @@ class TradeHistory:
     ) -> list[LiquidationRecord]:
         """Newest first; `isolated_symbol=None` means the cross account."""
         iso = _upper(isolated_symbol)
-        ledger = self._fresh()
-        key = ledger.account_key(iso)
-        rows = [r for r in ledger.liquidations if r.account == key and _in_range(r.time_ms, start, end)]
+        rows = await self._read(lambda ledger: [
+            r for r in ledger.liquidations
+            if r.account == ledger.account_key(iso) and _in_range(r.time_ms, start, end)])
         rows.sort(key=lambda r: (r.time_ms, r.order_id), reverse=True)
         return [r.to_record() for r in rows]
 
@@ -105,9 +112,9 @@ class TradeHistory:
     ) -> list[TransferRecord]:
         """Newest first; `account` matches either side (SPOT, CROSS, ISOLATED:<symbol>)."""
         asset, account = _upper(asset), _upper(account)
-        rows = [r for r in self._fresh().transfers
-                if (asset is None or r.asset == asset) and (account is None or account in (r.from_account,
-                                                                                         r.to_account))
-                and _in_range(r.time_ms, start, end)]
+        rows = await self._read(lambda ledger: [
+            r for r in ledger.transfers
+            if (asset is None or r.asset == asset) and (account is None or account in (r.from_account, r.to_account))
+            and _in_range(r.time_ms, start, end)])
         rows.sort(key=lambda r: (r.time_ms, r.tx_id), reverse=True)
         return [r.to_record() for r in rows]

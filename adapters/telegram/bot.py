@@ -60,6 +60,7 @@ from chatbot.config import ConfigError, Settings
 from chatbot.core import DeskCore
 from chatbot.redact import install_log_redaction
 from chatbot.replies import Actor, Reply, Request, Severity
+from chatbot.workers import off_loop
 
 os.environ.setdefault("PTB_TIMEDELTA", "1")  # RetryAfter.retry_after as a timedelta (PTB's future default)
 
@@ -119,6 +120,7 @@ class TelegramBot:
         self.poll_timeout = poll_timeout
         self.app = build_application(token, base_url, rate_limiter=rate_limiter, max_retries=max_retries,
                                      polling=webhook is None, send_limiter=send_limiter)
+        self._mentions: dict[str, int] = {}
         self.transport = TelegramTransport(self.app.bot, mentions=self._mention_ids)
         self.username: str | None = None
         self.webhook_port: int | None = None
@@ -192,7 +194,9 @@ class TelegramBot:
 
         await self.app.bot.set_my_commands(menu("viewer"), scope=BotCommandScopeDefault())
         scoped: set[int] = set()
-        for member in self.core.members.all():
+        members = await off_loop(self.core.members.all)  # the database, off the event loop
+        self._mentions = {m.name: m.telegram_id for m in members if m.telegram_id is not None}
+        for member in members:
             if member.telegram_id is None:
                 continue
             try:
@@ -316,7 +320,7 @@ class TelegramBot:
     # ------------------------------------------------------------------ helpers
 
     def _mention_ids(self) -> dict[str, int]:
-        return {m.name: m.telegram_id for m in self.core.members.all() if m.telegram_id is not None}
+        return self._mentions  # refreshed with the menus, at start and on every grant or revoke
 
     def _background(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)

@@ -10,7 +10,6 @@ Liquidations are incidents of their own (`chatbot.alerts.liquidations`).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -30,6 +29,7 @@ from chatbot.notify import Notifier
 from chatbot.replies import Action, ActionStyle, Notice, Reply, Severity
 from chatbot.store.audit import AuditLog
 from chatbot.store.members import MemberStore
+from chatbot.workers import ThreadLock
 
 log = logging.getLogger(__name__)
 D0 = Decimal(0)
@@ -128,7 +128,7 @@ class MarginMonitor:
         self.audit = audit
         self.rules = rules_of(cfg)
         self.liquidations = LiquidationWatch(exchange, incidents, audit, members)
-        self._lock = asyncio.Lock()
+        self._lock = ThreadLock()  # cycles and events may run on different worker threads
 
     async def accounts(self) -> list[str | None]:
         return [None, *await self.exchange.isolated_symbols()]

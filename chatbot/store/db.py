@@ -14,6 +14,7 @@ from typing import Any, TypeVar, cast
 import sqlalchemy as sa
 from sqlalchemy import event, exc
 from sqlalchemy.engine import Connection, CursorResult, Engine, Result
+from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, SQLModel
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
@@ -40,6 +41,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 def make_engine(url: str, **kwargs: Any) -> Engine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
+        if url in ("sqlite://", "sqlite:///:memory:"):  # one in-memory database, whichever thread asks
+            kwargs.setdefault("poolclass", StaticPool)
         engine = sa.create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

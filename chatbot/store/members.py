@@ -23,6 +23,7 @@ from chatbot.config import MemberConfig
 from chatbot.replies import Actor
 from chatbot.store.db import on_conflict_retry, session_scope
 from chatbot.store.tables import Member
+from chatbot.workers import call_on_home
 
 log = logging.getLogger(__name__)
 
@@ -56,14 +57,14 @@ class MemberStore:
         self._on_change: list[Callable[[], None]] = []
 
     def on_change(self, hook: Callable[[], None]) -> Callable[[], None]:
-        """Call `hook` after every grant or revoke (adapters refresh their command menus); returns an
-        un-subscriber."""
+        """Call `hook` after every grant or revoke (adapters refresh their command menus), on the home
+        event loop where the adapters live; returns an un-subscriber."""
         self._on_change.append(hook)
         return lambda: self._on_change.remove(hook)
 
     def _changed(self) -> None:
         for hook in list(self._on_change):
-            hook()
+            call_on_home(hook)
 
     def sync_from_config(self, members: list[MemberConfig]) -> list[str]:
         """TOML members are always present with the TOML's role and ids; the TOML wins every conflict.

@@ -52,6 +52,7 @@ async def test_paper_desks_show_drills_to_admins(fake: FakeTelegram, make_core: 
 
 async def test_menus_follow_grant_and_revoke(fake: FakeTelegram, core: DeskCore, bot: TelegramBot) -> None:
     fake.command(ALICE, "/grant frank trader telegram:7007")
+    await fake.wait_for("sendMessage", 2)  # alice's answer and bob's approval request (members act in parallel)
     fake.command(BOB, "/approve")  # a new member needs a second admin
     await fake.wait_for("setMyCommands", 5 + 6)  # at start: default + 4 members; now default + 5
     assert "borrow" in (fake.scope_commands(chat_scope(7007)) or [])
@@ -97,8 +98,8 @@ async def test_webhook_checks_the_secret_before_parsing(fake: FakeTelegram, core
                 async with http.post(url, json=body, headers={
                         "X-Telegram-Bot-Api-Secret-Token": cfg.secret_token}) as resp:
                     assert resp.status == 200
-        await fake.wait_for("sendMessage", 2)  # updates are handled in order: the duplicate came before /help
-        reply, help_reply = fake.calls_of("sendMessage")
+        await fake.wait_for("sendMessage", 2)  # two members' updates run in parallel: match replies by chat
+        reply, help_reply = sorted(fake.calls_of("sendMessage"), key=lambda c: c.params["chat_id"] != CAROL)
         assert reply.result["text"].startswith("✅ Status") and help_reply.params["chat_id"] == DAVE
         assert [e.actor for e in core.audit.find("status")] == [f"telegram:{CAROL}"]  # handled once, answered once
 
