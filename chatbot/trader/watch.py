@@ -17,10 +17,12 @@ from sqlmodel import col
 
 from chatbot.display import price
 from chatbot.exchange import ExchangeError, ExchangeUnavailable, OrderNotFound, OrderStatus
+from chatbot.plans import CancelStep
 from chatbot.replies import Notice, Reply, Severity
 from chatbot.services import Services
 from chatbot.store.db import rows_changed, session_scope
 from chatbot.trader.tables import DeskOrder
+from chatbot.trader.views import list_key
 
 log = logging.getLogger(__name__)
 FINAL = {OrderStatus.FILLED.value, OrderStatus.CANCELED.value, OrderStatus.EXPIRED.value, OrderStatus.REJECTED.value}
@@ -33,22 +35,30 @@ def untold(svc: Services) -> list[DeskOrder]:
 
 
 def owners(svc: Services) -> dict[str, str]:
-    """Client id (or `list:<id>` for an OCO) → the member who placed it."""
+    """Client id (or an OCO's `list_key`) → the member who placed it."""
     with session_scope(svc.engine) as s:
         rows = s.execute(select(DeskOrder)).scalars().all()
     out: dict[str, str] = {}
     for row in rows:
         out[row.client_id] = row.requester
         if row.kind == "oco" and row.exchange_id is not None:
-            out[f"list:{row.exchange_id}"] = row.requester
+            out[list_key(row.symbol, row.isolated, row.exchange_id)] = row.requester
     return out
 
 
-def mark_told(svc: Services, exchange_id: int, status: str) -> None:
-    """The requester already knows (they cancelled it themselves)."""
+def mark_told(svc: Services, cancel: CancelStep, status: str, client_id: str | None = None) -> None:
+    """The requester already knows (they cancelled it themselves).
+
+    Order ids and OCO list ids are separate number spaces, and an id may repeat on another pair or
+    account, so the row is matched on all of what identifies it (and on its client id when known)."""
+    kind, ident = ("oco", cancel.list_id) if cancel.list_id != -1 else ("order", cancel.order_id)
+    where = [col(DeskOrder.kind) == kind, col(DeskOrder.symbol) == cancel.symbol,
+             col(DeskOrder.isolated).is_(cancel.isolated), col(DeskOrder.exchange_id) == ident,
+             col(DeskOrder.told_status) == ""]
+    if client_id is not None:
+        where.append(col(DeskOrder.client_id) == client_id)
     with session_scope(svc.engine) as s:
-        s.execute(update(DeskOrder).where(col(DeskOrder.exchange_id) == exchange_id, col(DeskOrder.told_status) == "")
-                  .values(status=status, told_status=status))
+        s.execute(update(DeskOrder).where(*where).values(status=status, told_status=status, updated_at=svc.clock()))
 
 
 async def _status(svc: Services, row: DeskOrder) -> tuple[str, str]:
