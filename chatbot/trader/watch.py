@@ -4,8 +4,10 @@ Why it exists: a limit, stop or OCO order outlives the command that placed it; i
 how it ended even if that is hours later, on another process, or after a restart. The orders the desk
 placed are in `desk_orders`; `check_orders` asks the exchange about those not told yet, claims each
 final status with a conditional update (two processes never both tell), and releases the claim when
-the message reached nobody, so the next check tries again. It runs on every paper price or clock drill,
-in the margin monitor's scheduled job, and when someone lists `/orders`.
+the message reached nobody, so the next check tries again. The requester is the member identity that
+placed the order (a revoked name may be granted to someone else): if they are no longer on the desk,
+the admins are told instead. It runs on every paper price or clock drill, in the margin monitor's
+scheduled job, and when someone lists `/orders`.
 """
 
 from __future__ import annotations
@@ -81,6 +83,24 @@ async def _status(svc: Services, row: DeskOrder) -> tuple[str, str]:
     return order.status.value, ""
 
 
+def _notice(svc: Services, row: DeskOrder, status: str, how: str) -> Notice:
+    """To the requester (the identity that placed it, by id: a name may belong to someone else now), or to
+    the admins when the requester is no longer on the desk."""
+    where = f"isolated {row.symbol}" if row.isolated else "cross"
+    what = f"{'OCO' if row.kind == 'oco' else 'order'} {WORDS[status]}: {row.summary} ({where})"
+    lines = [how] if how else []
+    requester = svc.members.by_id(row.requester_id)
+    to: tuple[str, ...]
+    if requester is not None and requester.active:
+        to, title = (requester.name,), f"Your {what}"
+    else:
+        to, title = tuple(m.name for m in svc.members.admins()), f"{row.requester}'s {what}"
+        lines.append(f"{row.requester} is no longer on the desk: the admins are told instead.")
+    severity = Severity.SUCCESS if status == "FILLED" else Severity.WARNING
+    reply = Reply(title=title, lines=(*lines, "See /positions."), severity=severity, ref=f"order:{row.id}")
+    return Notice("approvals", reply, to_members=to, to_channels=False)
+
+
 async def check_orders(svc: Services) -> int:
     """Tell the requesters of orders that ended since the last check; returns how many were told."""
     told = 0
@@ -100,15 +120,12 @@ async def check_orders(svc: Services) -> int:
                 .values(status=status, told_status=status, updated_at=svc.clock())))
         if claimed != 1:
             continue
-        where = f"isolated {row.symbol}" if row.isolated else "cross"
-        title = f"Your {'OCO' if row.kind == 'oco' else 'order'} {WORDS[status]}: {row.summary} ({where})"
-        lines = (how,) if how else ()
-        severity = Severity.SUCCESS if status == "FILLED" else Severity.WARNING
-        reply = Reply(title=title, lines=(*lines, "See /positions."), severity=severity, ref=f"order:{row.id}")
-        delivered = await svc.notifier.publish(Notice("approvals", reply, to_members=(row.requester,),
-                                                      to_channels=False))
+        notice = _notice(svc, row, status, how)
+        delivered = await svc.notifier.publish(notice)
         if delivered:
             told += 1
+        elif not notice.to_members:  # a revoked requester and no admin: nobody to wait for
+            log.warning("order watch: nobody on the desk to tell that %s %s", row.client_id, status)
         else:  # nobody heard it: release the claim, the next check tries again
             with session_scope(svc.engine) as s:
                 s.execute(update(DeskOrder).where(col(DeskOrder.id) == row.id)

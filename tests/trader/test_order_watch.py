@@ -88,3 +88,32 @@ async def test_orders_names_an_ocos_placer_by_its_pair_not_just_its_list_id(desk
         s.commit()
     out = await desk.console("/orders\n", "dave")
     assert "by carol" not in out and out.count("by outside the desk") == 2, out
+
+
+async def test_a_fill_is_told_to_the_requester_not_to_a_new_member_of_the_same_name(
+        desk: DeskUnderTest, inbox: Inbox) -> None:
+    old = await add_erin(desk, 5555)
+    await desk.console("/order buy BTCUSDT 0.1 limit 30000\n/confirm\n", "erin")
+    await desk.console("/revoke erin\n", "alice")
+    new = await add_erin(desk, 7777)  # a different person, the same name
+    assert new.id != old.id
+    inbox.told.clear()  # the grants' approvals
+    await desk.say("alice", "/price BTCUSDT 29999")
+    assert [who for who, _, _ in inbox.told if who == new.id] == [], inbox.told
+    assert sorted(name for _, name, _ in inbox.told) == ["alice", "bob"], inbox.told
+    title = inbox.told[0][2]
+    assert title == "erin's order filled: LIMIT BUY 0.1 BTCUSDT @ 30000 MARGIN_BUY (cross)", title
+
+
+async def test_a_revoked_requesters_fill_goes_to_the_admins_once(desk: DeskUnderTest, inbox: Inbox) -> None:
+    await add_erin(desk, 5555)
+    await desk.console("/order buy BTCUSDT 0.1 limit 30000\n/confirm\n", "erin")
+    await desk.console("/revoke erin\n", "alice")
+    inbox.told.clear()  # the grant's approval
+    await desk.say("alice", "/price BTCUSDT 29999")
+    assert sorted(name for _, name, _ in inbox.told) == ["alice", "bob"], inbox.told
+    (row,) = watched(desk)
+    assert row.told_status == "FILLED"  # settled: not retried on every check
+    await desk.say("alice", "/price BTCUSDT 29000")
+    await desk.console("/orders\n", "dave")
+    assert len(inbox.told) == 2
