@@ -3,8 +3,11 @@
 Why it exists: a limit, stop or OCO order outlives the command that placed it; its requester must hear
 how it ended even if that is hours later, on another process, or after a restart. The orders the desk
 placed are in `desk_orders`; `check_orders` asks the exchange about those not told yet, claims each
-final status with a conditional update (two processes never both tell), and releases the claim when
-the message reached nobody, so the next check tries again. The requester is the member identity that
+final status with a conditional update (two processes never both tell), marks it told once the
+message reached someone, and releases the claim when it reached nobody, so the next check tries again.
+A claim is a time (`claimed_at`): one left by a process that died before telling is taken over by a
+later check after `CLAIM_TIMEOUT` (at least once: a process that died right after sending may cause
+a second message, never none). The requester is the member identity that
 placed the order (a revoked name may be granted to someone else): if they are no longer on the desk,
 the admins are told instead. It runs on every paper price or clock drill, in the margin monitor's
 scheduled job, and when someone lists `/orders`.
@@ -13,8 +16,9 @@ scheduled job, and when someone lists `/orders`.
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlmodel import col
 
 from chatbot.display import price
@@ -28,12 +32,19 @@ from chatbot.trader.views import list_key
 
 log = logging.getLogger(__name__)
 FINAL = {OrderStatus.FILLED.value, OrderStatus.CANCELED.value, OrderStatus.EXPIRED.value, OrderStatus.REJECTED.value}
+CLAIM_TIMEOUT = timedelta(minutes=10)  # a claim older than this died with its process: another check tells
 WORDS = {"FILLED": "filled", "CANCELED": "was cancelled", "EXPIRED": "expired", "REJECTED": "was rejected"}
+
+
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    """Not told, and not claimed by a check that may still be telling (one that died long ago has not)."""
+    claimed_at = col(DeskOrder.claimed_at)
+    return and_(col(DeskOrder.told_status) == "", or_(claimed_at.is_(None), claimed_at <= now - CLAIM_TIMEOUT))
 
 
 def untold(svc: Services) -> list[DeskOrder]:
     with session_scope(svc.engine) as s:
-        return list(s.execute(select(DeskOrder).where(col(DeskOrder.told_status) == "")).scalars().all())
+        return list(s.execute(select(DeskOrder).where(_claimable(svc.clock()))).scalars().all())
 
 
 def owners(svc: Services) -> dict[str, str]:
@@ -60,7 +71,8 @@ def mark_told(svc: Services, cancel: CancelStep, status: str, client_id: str | N
     if client_id is not None:
         where.append(col(DeskOrder.client_id) == client_id)
     with session_scope(svc.engine) as s:
-        s.execute(update(DeskOrder).where(*where).values(status=status, told_status=status, updated_at=svc.clock()))
+        s.execute(update(DeskOrder).where(*where).values(status=status, told_status=status, claimed_at=None,
+                                                         updated_at=svc.clock()))
 
 
 async def _status(svc: Services, row: DeskOrder) -> tuple[str, str]:
@@ -81,6 +93,13 @@ async def _status(svc: Services, row: DeskOrder) -> tuple[str, str]:
         return "CANCELED", ""
     order = await svc.exchange.get_order(row.symbol, client_order_id=row.client_id, isolated=row.isolated)
     return order.status.value, ""
+
+
+def _settle(svc: Services, row: DeskOrder, *, told_status: str) -> None:
+    """End this check's claim: told (`told_status` is the status), or released for the next check ("")."""
+    with session_scope(svc.engine) as s:
+        s.execute(update(DeskOrder).where(col(DeskOrder.id) == row.id)
+                  .values(told_status=told_status, claimed_at=None, updated_at=svc.clock()))
 
 
 def _notice(svc: Services, row: DeskOrder, status: str, how: str) -> Notice:
@@ -114,20 +133,21 @@ async def check_orders(svc: Services) -> int:
             continue
         if status not in FINAL:
             continue
+        now = svc.clock()
         with session_scope(svc.engine) as s:
             claimed = rows_changed(s.execute(
-                update(DeskOrder).where(col(DeskOrder.id) == row.id, col(DeskOrder.told_status) == "")
-                .values(status=status, told_status=status, updated_at=svc.clock())))
+                update(DeskOrder).where(col(DeskOrder.id) == row.id, _claimable(now))
+                .values(status=status, claimed_at=now, updated_at=now)))
         if claimed != 1:
             continue
         notice = _notice(svc, row, status, how)
         delivered = await svc.notifier.publish(notice)
         if delivered:
             told += 1
-        elif not notice.to_members:  # a revoked requester and no admin: nobody to wait for
+        elif notice.to_members:  # nobody heard it: release the claim, the next check tries again
+            _settle(svc, row, told_status="")
+            continue
+        else:  # a revoked requester and no admin: nobody to wait for
             log.warning("order watch: nobody on the desk to tell that %s %s", row.client_id, status)
-        else:  # nobody heard it: release the claim, the next check tries again
-            with session_scope(svc.engine) as s:
-                s.execute(update(DeskOrder).where(col(DeskOrder.id) == row.id)
-                          .values(told_status=""))
+        _settle(svc, row, told_status=status)
     return told

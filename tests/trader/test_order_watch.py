@@ -4,8 +4,11 @@ the admins, and a check that claimed a fill and died before telling is picked up
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from sqlmodel import Session, select
@@ -117,3 +120,32 @@ async def test_a_revoked_requesters_fill_goes_to_the_admins_once(desk: DeskUnder
     await desk.say("alice", "/price BTCUSDT 29000")
     await desk.console("/orders\n", "dave")
     assert len(inbox.told) == 2
+
+
+async def test_a_check_that_died_between_its_claim_and_the_message_is_taken_over(
+        desk: DeskUnderTest, inbox: Inbox) -> None:
+    await desk.console("/order buy BTCUSDT 0.1 limit 30000\n/confirm\n", "carol")
+    claimed = asyncio.Event()
+
+    async def dies_while_sending(notice: Any) -> int:
+        claimed.set()
+        await asyncio.Event().wait()  # the process is killed here: the claim is written, nobody told
+        return 0
+
+    desk.core.notifier.publish = dies_while_sending  # type: ignore[method-assign]
+    drill = asyncio.create_task(desk.say("alice", "/price BTCUSDT 29999"))
+    await asyncio.wait_for(claimed.wait(), 10)
+    drill.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await drill
+    del desk.core.notifier.publish  # the next process: the real notifier
+    await desk.console("/orders\n", "dave")
+    assert inbox.told == []  # a fresh claim may still be delivering: no second message
+    desk.clock.advance(3600)
+    await desk.console("/orders\n", "dave")
+    assert inbox.titles() == [("carol", "Your order filled: LIMIT BUY 0.1 BTCUSDT @ 30000 MARGIN_BUY (cross)")]
+    await desk.console("/orders\n", "dave")
+    assert len(inbox.told) == 1
+    (row,) = watched(desk)
+    assert row.told_status == "FILLED"
+    assert (await desk.exchange.account(None)).asset("BTC").free == Decimal("0.1")
