@@ -95,10 +95,11 @@ async def _status(svc: Services, row: DeskOrder) -> tuple[str, str]:
     return order.status.value, ""
 
 
-def _settle(svc: Services, row: DeskOrder, *, told_status: str) -> None:
-    """End this check's claim: told (`told_status` is the status), or released for the next check ("")."""
+def _settle(svc: Services, row: DeskOrder, claimed_at: datetime, *, told_status: str) -> None:
+    """End this check's claim: told (`told_status` is the status), or released for the next check ("").
+    A claim another check took over meanwhile (this one outlived its timeout) is that check's to end."""
     with session_scope(svc.engine) as s:
-        s.execute(update(DeskOrder).where(col(DeskOrder.id) == row.id)
+        s.execute(update(DeskOrder).where(col(DeskOrder.id) == row.id, col(DeskOrder.claimed_at) == claimed_at)
                   .values(told_status=told_status, claimed_at=None, updated_at=svc.clock()))
 
 
@@ -145,9 +146,9 @@ async def check_orders(svc: Services) -> int:
         if delivered:
             told += 1
         elif notice.to_members:  # nobody heard it: release the claim, the next check tries again
-            _settle(svc, row, told_status="")
+            _settle(svc, row, now, told_status="")
             continue
         else:  # a revoked requester and no admin: nobody to wait for
             log.warning("order watch: nobody on the desk to tell that %s %s", row.client_id, status)
-        _settle(svc, row, told_status=status)
+        _settle(svc, row, now, told_status=status)
     return told
