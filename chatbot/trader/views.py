@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from chatbot import margin
-from chatbot.display import amount, level, num, pct, price, signed_usdt, usdt
+from chatbot.display import amount, num, pct, price, signed_usdt, usdt
 from chatbot.exchange import AccountSnapshot, Order, account_label
 from chatbot.plans import book_of, price_at_level
 from chatbot.pnl import Book, Ledger, by_day
@@ -147,7 +147,3 @@ def list_key(symbol: str, isolated: bool, list_id: int) -> str:
 def quote_reply(symbol: str, now_price: Decimal, change: Decimal | None) -> Reply:
     tail = f" ({pct(change)} in 24 h)" if change is not None else ""
     return Reply(title=f"{symbol} {price(now_price)}{tail}")
-
-
-def level_of(snap: AccountSnapshot) -> str:
-    return level(snap.margin_level, snap.total_liability_value > 0)
