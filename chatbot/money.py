@@ -6,7 +6,7 @@ at the very edge (replies), never in stored or computed values.
 
 from __future__ import annotations
 
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal, InvalidOperation
 
 D0 = Decimal(0)
 D1 = Decimal(1)
@@ -63,6 +63,13 @@ def floor_to_step(value: Decimal, step: Decimal) -> Decimal:
     if step <= 0:
         return value
     return (value / step).to_integral_value(rounding=ROUND_DOWN) * step
+
+
+def ceil_to_step(value: Decimal, step: Decimal) -> Decimal:
+    """Round up to a multiple of `step` (enough to cover `value` after LOT_SIZE rounding)."""
+    if step <= 0:
+        return value
+    return (value / step).to_integral_value(rounding=ROUND_UP) * step
 
 
 def plain(value: Decimal) -> str:

@@ -9,11 +9,12 @@ instead of executing.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import ROUND_DOWN, ROUND_UP, Decimal
+from decimal import Decimal
 
 from chatbot import margin
 from chatbot.exchange import AccountSnapshot, AssetBalance, Side, SideEffect, SymbolInfo, account_label
 from chatbot.margin import Balance, Band
+from chatbot.money import ceil_to_step, floor_to_step
 
 D0 = Decimal(0)
 ONE_HOUR_INTEREST = 1
@@ -276,7 +277,7 @@ def plan_close(snapshot: AccountSnapshot, info: SymbolInfo, fee: Decimal, rates:
     owed = base.borrowed + base.interest
     if owed > base.free:  # short: buy what is owed beyond what we hold, fees on top
         need = (owed - base.free) / (1 - fee)
-        qty = (need / info.step_size).to_integral_value(rounding=ROUND_UP) * info.step_size
+        qty = ceil_to_step(need, info.step_size)
         qty = max(qty, info.min_qty)
         _get(book, info.quote).free -= qty * price
         base.free += qty * (1 - fee)
@@ -285,7 +286,7 @@ def plan_close(snapshot: AccountSnapshot, info: SymbolInfo, fee: Decimal, rates:
     elif base.free > owed and base.free - owed >= info.min_qty:  # long: sell out what is ours
         if owed > 0:
             _repay(book, info.base, owed)
-        qty = (base.free / info.step_size).to_integral_value(rounding=ROUND_DOWN) * info.step_size
+        qty = floor_to_step(base.free, info.step_size)
         base.free -= qty
         quote = _get(book, info.quote)
         proceeds = qty * price * (1 - fee)

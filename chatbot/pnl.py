@@ -80,16 +80,6 @@ class Realized:
         return self.trading - self.fees - self.interest
 
 
-@dataclass(frozen=True)
-class Charge:
-    """Interest charged in units of its asset (what `/interest` and `/pnl` show per asset)."""
-
-    time: datetime
-    account: str
-    asset: str
-    units: Decimal
-
-
 @dataclass
 class Ledger:
     """Replays fills and interest charges, oldest first, into books and realized lines."""
@@ -97,7 +87,6 @@ class Ledger:
     quote: str = "USDT"
     books: dict[tuple[str, str], Book] = field(default_factory=dict)
     realized: list[Realized] = field(default_factory=list)
-    charges: list[Charge] = field(default_factory=list)
 
     def book(self, account: str, asset: str) -> Book:
         key = (account, asset)
@@ -134,7 +123,6 @@ class Ledger:
 
     def interest(self, *, account: str, asset: str, units: Decimal, time: datetime) -> Realized | None:
         """Interest charged: a cost now in the quote asset; owed in units for any other asset."""
-        self.charges.append(Charge(time, account, asset, units))
         if asset == self.quote:
             line = Realized(time, account, asset, interest=units)
             self.realized.append(line)
@@ -143,9 +131,6 @@ class Ledger:
         return None
 
     # ------------------------------------------------------------------ reading
-
-    def open_books(self) -> list[Book]:
-        return [b for b in self.books.values() if b.qty != 0 or b.interest_units != 0]
 
     def unrealized(self, marks: Mapping[str, Decimal]) -> Decimal:
         """Open positions at their marks (asset → price in the quote)."""
@@ -213,12 +198,3 @@ def by_day(lines: Iterable[Realized], start: datetime, end: datetime) -> list[Da
             acc[1] += r.fees
             acc[2] += r.interest
     return [Day(d, *v) for d, v in sorted(days.items())]
-
-
-def charged_units(charges: Iterable[Charge], start: datetime, end: datetime) -> dict[str, Decimal]:
-    """Interest charged per asset, in its own units, in [start, end)."""
-    out: dict[str, Decimal] = {}
-    for c in charges:
-        if start <= c.time < end:
-            out[c.asset] = out.get(c.asset, D0) + c.units
-    return out

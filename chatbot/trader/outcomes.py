@@ -66,8 +66,7 @@ async def after_done(svc: Services, p: Pending, plan: Plan, results: list[object
     if plan.cancel is not None:  # the requester cancelled it: the watch need not tell them again
         from chatbot.trader.watch import mark_told
 
-        cancel = plan.cancel
-        mark_told(svc, cancel.list_id if cancel.list_id != -1 else cancel.order_id, "CANCELED")
+        mark_told(svc, plan.cancel, "CANCELED", client_id=_client_id(results))
     if plan.order is not None and plan.order.type != "MARKET":
         for result in results:
             watch(svc, p, result, order_text(plan.order), now)
@@ -97,3 +96,13 @@ async def after_done(svc: Services, p: Pending, plan: Plan, results: list[object
     if interest:
         parts.append(f"interest paid {usdt(interest)}")
     return (("Realized P&L", ", ".join(parts)),)
+
+
+def _client_id(results: list[object]) -> str | None:
+    """The client id of what a cancel cancelled, when its answer carries it (a reconciled one may not)."""
+    for result in results:
+        if isinstance(result, OrderList):
+            return result.list_client_order_id
+        if isinstance(result, Order):
+            return result.client_order_id
+    return None

@@ -8,12 +8,13 @@ snapshots to a `chatbot.plans.Plan` with its exact exchange calls. Built on the 
 
 from __future__ import annotations
 
-from decimal import ROUND_DOWN, ROUND_UP, Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from chatbot import margin
+from chatbot.display import level
 from chatbot.exchange import CROSS, SPOT, AccountSnapshot, Order, Side, SideEffect, SymbolInfo, isolated_account
 from chatbot.margin import Balance
-from chatbot.money import D0, EIGHT_DP, fmt, fmt_amount
+from chatbot.money import D0, EIGHT_DP, ceil_to_step, floor_to_step, fmt, fmt_amount
 from chatbot.plans import (
     CancelStep,
     OrderStep,
@@ -22,6 +23,7 @@ from chatbot.plans import (
     TransferStep,
     _get,
     _repay,
+    _value,
     book_of,
     finish,
     margin_buy,
@@ -45,17 +47,11 @@ def wallet_label(name: str) -> str:
     return name.lower() if name in (SPOT, CROSS) else f"isolated {name.split(':', 1)[1]}"
 
 
-def level_text(level: Decimal, debt: bool) -> str:
-    """A margin level for people: ∞ only when nothing is owed, else rounded down (never up to a bar)."""
-    return "∞ (no debt)" if not debt else str(level.quantize(Decimal("0.0001"), rounding=ROUND_DOWN))
-
-
 def _level_after(snap: AccountSnapshot, asset: str, delta: Decimal) -> tuple[Decimal, bool]:
     """A margin account's level after `delta` of `asset` moves in (+) or out (−), and whether it owes."""
     book = book_of(snap)
     _get(book, asset).free += delta
-    assets = sum(((b.free + b.locked) * snap.prices.get(a, D0) for a, b in book.items()), D0)
-    liab = sum(((b.borrowed + b.interest) * snap.prices.get(a, D0) for a, b in book.items()), D0)
+    assets, liab = _value(book, snap.prices)
     return margin.margin_level(assets, liab), liab > 0
 
 
@@ -72,8 +68,8 @@ def plan_transfer(asset: str, amount: Decimal, source: str, target: str, *, sour
         if snap is None:
             continue
         after, debt = _level_after(snap, asset, sign * amount)
-        before = level_text(snap.margin_level, snap.total_liability_value > 0)
-        details.append((f"{label[:1].upper()}{label[1:]} margin level", f"{before} → {level_text(after, debt)}"))
+        before = level(snap.margin_level, snap.total_liability_value > 0)
+        details.append((f"{label[:1].upper()}{label[1:]} margin level", f"{before} → {level(after, debt)}"))
     details.append((f"Max from {wallet_label(source)}", f"{fmt_amount(available)} {asset}"))
     shown = source_snap if source_snap is not None else target_snap
     if shown is None:
@@ -115,7 +111,7 @@ def plan_partial_close(snap: AccountSnapshot, info: SymbolInfo, fee: Decimal, ra
     base = _get(book, info.base)
     if position < 0:  # short: buy back the part (fees on top), the buy repays its share of the loan
         gross = part / (1 - fee) if qty is None else part
-        amount = (gross / info.step_size).to_integral_value(rounding=ROUND_UP) * info.step_size
+        amount = ceil_to_step(gross, info.step_size)
         _get(book, info.quote).free -= amount * price
         received = amount * (1 - fee)
         base.free += received
@@ -123,7 +119,7 @@ def plan_partial_close(snap: AccountSnapshot, info: SymbolInfo, fee: Decimal, ra
         order = OrderStep(info.symbol, Side.BUY, amount, SideEffect.AUTO_REPAY)
         repay = None
     else:  # long: sell the part, then repay the same share of the quote loan
-        amount = (part / info.step_size).to_integral_value(rounding=ROUND_DOWN) * info.step_size
+        amount = floor_to_step(part, info.step_size)
         base.free -= amount
         quote = _get(book, info.quote)
         quote.free += amount * price * (1 - fee)

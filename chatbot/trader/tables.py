@@ -3,7 +3,8 @@
 Why it exists: entry prices and P&L are rebuilt from fills, so the fills are kept in the desk's own
 database (a restart, or a live exchange that keeps only recent history, loses nothing); `/pnl` needs
 the equity at the start of its window; and a requester is told once when their order fills or expires,
-by whichever process sees it first (a conditional update on `told_status`). Money is `Money`, exact on
+by whichever process sees it first (a conditional update: `claimed_at` while telling, `told_status`
+once told; a claim its process never finished expires). Money is `Money`, exact on
 SQLite and PostgreSQL.
 """
 
@@ -65,6 +66,7 @@ class DeskOrder(SQLModel, table=True):
     pending_id: int | None = Field(default=None)
     summary: str = Field(default="", max_length=160)
     status: str = Field(default="NEW", max_length=24)
-    told_status: str = Field(default="", max_length=24)
+    told_status: str = Field(default="", max_length=24)  # the status the requester was told ("" not yet)
+    claimed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))  # a check is telling now
     created_at: datetime = Field(sa_column=_ts())
     updated_at: datetime = Field(sa_column=_ts())

@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from chatbot import margin
-from chatbot.display import amount, level, num, pct, price, signed_usdt, usdt
+from chatbot.display import amount, num, pct, price, signed_usdt, usdt
 from chatbot.exchange import AccountSnapshot, Order, account_label
 from chatbot.plans import book_of, price_at_level
 from chatbot.pnl import Book, Ledger, by_day
@@ -131,17 +131,19 @@ def orders_reply(orders: list[Order], owners: dict[str, str]) -> Reply:
         at = o.price if o.type.value in ("LIMIT", "LIMIT_MAKER") or o.stop_price == 0 else o.stop_price
         kind = o.type.value.replace("_", " ").lower() + (" (OCO)" if o.order_list_id != -1 else "")
         where = f"isolated {o.symbol}" if o.isolated else "cross"
-        by = owners.get(o.client_order_id) or owners.get(f"list:{o.order_list_id}") or "outside the desk"
+        by = owners.get(o.client_order_id) or owners.get(list_key(o.symbol, o.isolated, o.order_list_id)) \
+            or "outside the desk"
         lines.append(f"#{o.order_id} {o.side.value} {num(o.orig_qty, 8)} {o.symbol} {kind} @ {price(at)}")
         lines.append(f"  {where} · by {by}")
     return Reply(title=f"Open orders ({len(orders)})", lines=tuple(lines),
                  fields=(("Cancel", "/cancelorder ID"),))
 
 
+def list_key(symbol: str, isolated: bool, list_id: int) -> str:
+    """An OCO list in `orders_reply`'s owners: list ids repeat across pairs and accounts."""
+    return f"list:{symbol}:{'isolated' if isolated else 'cross'}:{list_id}"
+
+
 def quote_reply(symbol: str, now_price: Decimal, change: Decimal | None) -> Reply:
     tail = f" ({pct(change)} in 24 h)" if change is not None else ""
     return Reply(title=f"{symbol} {price(now_price)}{tail}")
-
-
-def level_of(snap: AccountSnapshot) -> str:
-    return level(snap.margin_level, snap.total_liability_value > 0)

@@ -51,3 +51,13 @@ async def test_long_then_close_round_trip(sqlite_url: str) -> None:
         assert usdt.borrowed == 0 and usdt.interest == 0 and usdt.free == Decimal("9999.8")
     finally:
         await desk.close()
+
+
+def test_quantities_round_to_the_lot_step_in_decimal() -> None:
+    from chatbot.money import ceil_to_step, floor_to_step
+
+    step = Decimal("0.00001")
+    assert ceil_to_step(Decimal("2.500025"), step) == Decimal("2.50003")  # a buy-back covers what is owed
+    assert floor_to_step(Decimal("2.500025"), step) == Decimal("2.50002")  # a sale never sells more than held
+    assert ceil_to_step(Decimal("0.5"), step) == floor_to_step(Decimal("0.5"), step) == Decimal("0.5")
+    assert floor_to_step(Decimal("7"), Decimal(0)) == ceil_to_step(Decimal("7"), Decimal(0)) == Decimal("7")
