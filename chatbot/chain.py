@@ -203,6 +203,8 @@ def _stale(request: Request, now: datetime, stale_seconds: int) -> str | None:
         return "Forwarded messages never trigger actions; send the command yourself."
     if request.sent_at is not None:
         age = (now - request.sent_at).total_seconds()
+        if age > stale_seconds and request.token is not None:
+            return f"Ignored a button pressed {int(age)} s ago (while the bot was away); press it again."
         if age > stale_seconds:
             return f"Ignored a {int(age)} s old command (sent while the bot was away); send it again."
     return None

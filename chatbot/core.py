@@ -171,7 +171,9 @@ class DeskCore:
         return await self.chain.run(request)
 
     async def press(self, token: str, actor: Actor, event_id: str | None = None, *,
-                    chat_id: str | None = None) -> Reply:
-        """A button press: the same chain as a typed command, resolved from the button's opaque token."""
+                    chat_id: str | None = None, sent_at: datetime | None = None) -> Reply:
+        """A button press: the same chain as a typed command, resolved from the button's opaque token.
+        `sent_at` (when the platform says it was pressed) lets the chain refuse an old press, as it
+        refuses an old typed command."""
         return await self.chain.run(Request(actor=actor, text=f"[button {token.partition(':')[0]}]",
-                                            chat_id=chat_id, event_id=event_id, token=token))
+                                            chat_id=chat_id, event_id=event_id, token=token, sent_at=sent_at))
