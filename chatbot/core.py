@@ -171,9 +171,11 @@ class DeskCore:
         return await self.chain.run(request)
 
     async def press(self, token: str, actor: Actor, event_id: str | None = None, *,
-                    chat_id: str | None = None, sent_at: datetime | None = None) -> Reply:
+                    chat_id: str | None = None, sent_at: datetime | None = None,
+                    queued_while_away: bool = False) -> Reply:
         """A button press: the same chain as a typed command, resolved from the button's opaque token.
-        `sent_at` (when the platform says it was pressed) lets the chain refuse an old press, as it
-        refuses an old typed command."""
+        `sent_at` (when the platform says it was pressed) or `queued_while_away` let the chain refuse an
+        old press, as it refuses an old typed command."""
         return await self.chain.run(Request(actor=actor, text=f"[button {token.partition(':')[0]}]",
-                                            chat_id=chat_id, event_id=event_id, token=token, sent_at=sent_at))
+                                            chat_id=chat_id, event_id=event_id, token=token, sent_at=sent_at,
+                                            queued_while_away=queued_while_away))
