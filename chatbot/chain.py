@@ -207,8 +207,12 @@ def _stale(request: Request, now: datetime, stale_seconds: int) -> str | None:
         return "Edited messages never trigger actions; send the command again."
     if request.forwarded:
         return "Forwarded messages never trigger actions; send the command yourself."
+    if request.queued_while_away:  # a Telegram press carries no time: being in the start-up backlog is its age
+        return "Ignored a button pressed while the bot was away; press it again."
     if request.sent_at is not None:
         age = (now - request.sent_at).total_seconds()
+        if age > stale_seconds and request.token is not None:
+            return f"Ignored a button pressed {int(age)} s ago (while the bot was away); press it again."
         if age > stale_seconds:
             return f"Ignored a {int(age)} s old command (sent while the bot was away); send it again."
     return None

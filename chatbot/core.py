@@ -202,8 +202,11 @@ class DeskCore:
         return await self.workers.run(lambda: self.chain.run(request))
 
     async def press(self, token: str, actor: Actor, event_id: str | None = None, *,
-                    chat_id: str | None = None) -> Reply:
-        """A button press: the same chain as a typed command, resolved from the button's opaque token."""
+                    chat_id: str | None = None, sent_at: datetime | None = None,
+                    queued_while_away: bool = False) -> Reply:
+        """A button press: the same chain as a typed command, resolved from the button's opaque token.
+        `sent_at` (when the platform says it was pressed) or `queued_while_away` let the chain refuse an
+        old press, as it refuses an old typed command."""
         request = Request(actor=actor, text=f"[button {token.partition(':')[0]}]", chat_id=chat_id,
-                          event_id=event_id, token=token)
+                          event_id=event_id, token=token, sent_at=sent_at, queued_while_away=queued_while_away)
         return await self.workers.run(lambda: self.chain.run(request))

@@ -35,6 +35,7 @@ class Request:
     sent_at: datetime | None = None  # when the platform says the message was sent (stale check)
     edited: bool = False  # an edited message never triggers an action
     forwarded: bool = False  # a forwarded message never triggers an action
+    queued_while_away: bool = False  # a press the platform held while the bot was down (no send time)
     token: str | None = None  # a pressed button's opaque token
     args: Mapping[str, str | bool] | None = None  # arguments by name (slash options), instead of parsing `text`
 

@@ -8,7 +8,9 @@ dedups by event id and audits; this module only
   thinking message is deleted and the error sent privately (ephemeral); a button press is
   deferred as an update and then edits the prompt to the outcome and removes its buttons, or,
   on an error ("not your prompt", expired), answers privately and leaves the prompt alone;
-- turns a press of a `DeskButton` (any message, any earlier run) into `core.press(token, …)`;
+- turns a press of a `DeskButton` (any message, any earlier run) into `core.press(token, …)`, with
+  the interaction's creation time (read from its snowflake id) so the core refuses a press
+  delivered late, as it refuses an old slash command;
 - registers the notifier transport while it serves.
 
 Entry points: `run_discord(core, settings, stop_event)` for `chatbot run`, and `DiscordBot` (an
@@ -250,7 +252,7 @@ class DiscordBot:
             if not await self._acknowledge(interaction, interaction.response.defer()):
                 return
             reply = await self.core.press(token, Actor("discord", str(interaction.user.id)),
-                                          event_id=f"dc:{interaction.id}")
+                                          event_id=f"dc:{interaction.id}", sent_at=interaction.created_at)
             if reply.duplicate:
                 return
             try:

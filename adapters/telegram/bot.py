@@ -4,8 +4,10 @@ Thin on purpose. The core identifies, authorizes, rate-limits, parses, refuses s
 commands, dedups by event id and audits; this module only
 - builds `Request`s from commands (the actor is `from_user.id`, never the chat; edited messages are
   passed with `edited=True` so the core refuses them) and renders the `Reply`;
-- turns a button press into `core.press(token, actor, event_id)`: an error is shown as an alert and
-  the prompt is left alone; anything else edits the prompt to the outcome and removes its buttons;
+- turns a button press into `core.press(token, actor, event_id, queued_while_away=…)`: a press
+  Telegram held for the bot while it was down is marked so the core refuses it (a press has no send
+  time; see `adapters.telegram.backlog`); an error is shown as an alert and the prompt is left
+  alone; anything else edits the prompt to the outcome and removes its buttons;
 - publishes per-role command menus generated from the registry (`setMyCommands` per chat scope);
 - runs the polling loop (or an optional webhook that checks Telegram's secret token first) and
   registers the notifier transport.
@@ -49,9 +51,11 @@ from telegram.ext import (
     CallbackQueryHandler,
     ContextTypes,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
+from adapters.telegram.backlog import Backlog
 from adapters.telegram.render import alert_text, prompt_header, render, render_single
 from adapters.telegram.transport import TelegramTransport
 from adapters.telegram.updates import PerSenderOrder
@@ -124,10 +128,12 @@ class TelegramBot:
         self.transport = TelegramTransport(self.app.bot, mentions=self._mention_ids)
         self.username: str | None = None
         self.webhook_port: int | None = None
+        self.backlog = Backlog()
         self._scoped_chats: set[int] = set()
         self._runner: web.AppRunner | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._unwatch_members: Callable[[], None] | None = None
+        self.app.add_handler(TypeHandler(Update, self.on_update), group=-1)  # every update, before the others
         self.app.add_handler(MessageHandler(COMMANDS, self.on_command))
         self.app.add_handler(CallbackQueryHandler(self.on_press))
         self.app.add_error_handler(self.on_error)
@@ -135,11 +141,13 @@ class TelegramBot:
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        """initialize (getMe) → command menus → polling or webhook → handlers → notifier transport."""
+        """initialize (getMe) → command menus → the backlog waiting at Telegram → polling or webhook →
+        handlers → notifier transport."""
         try:
             await self.app.initialize()
             self.username = self.app.bot.username
             await self.sync_commands()
+            self.backlog = await Backlog.measure(self.app.bot, polling=self.webhook is None)
             if self.webhook is None:
                 assert self.app.updater is not None
                 await self.app.updater.start_polling(poll_interval=0, timeout=timedelta(seconds=self.poll_timeout),
@@ -211,6 +219,9 @@ class TelegramBot:
 
     # ------------------------------------------------------------------ handlers
 
+    async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        self.backlog.saw(update.update_id)  # where the backlog starts, if start-up could not see it
+
     async def on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message, user = update.effective_message, update.effective_user
         if message is None or user is None or user.is_bot or not message.text:
@@ -254,7 +265,8 @@ class TelegramBot:
             await self._answer(query.answer())
             return
         actor = Actor("telegram", str(query.from_user.id))
-        reply = await self.core.press(query.data, actor, event_id=f"tg:{update.update_id}")
+        reply = await self.core.press(query.data, actor, event_id=f"tg:{update.update_id}",
+                                      queued_while_away=self.backlog.holds(update.update_id))
         if reply.severity is Severity.ERROR:  # "Not your prompt", expired …: the prompt stays as it is
             await self._answer(query.answer(alert_text(reply), show_alert=True))
             return

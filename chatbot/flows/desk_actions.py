@@ -2,9 +2,12 @@
 
 Like leverage, these never take effect on one admin's word. The admin's command is their own
 confirmation, so the request waits straight for another admin's approval (`awaiting_approval`);
-approving it runs `run_desk_action`. Each effect is idempotent (set the halt flag, set a role,
-set a policy value), so a crash between the effect and the `done` mark is finished by recovery
-re-running it. Risk-reducing changes (halting, lowering a role, revoking) need no second admin
+approving it runs `run_desk_action`, which first checks — as every execution does
+(`chatbot.flows.execute.authority_refusal`) — that the requester still holds the role the change
+needs: an admin demoted while their request waited gets nothing done. Each effect is idempotent
+(set the halt flag, set a role, set a policy value), so a crash between the effect and the `done`
+mark is finished by recovery re-running it (after the same authority check). Risk-reducing
+changes (halting, lowering a role, revoking) need no second admin
 and are not here.
 """
 
@@ -17,6 +20,7 @@ from pydantic import ValidationError
 from chatbot.commands import views
 from chatbot.config import ROLE_RANK, PolicyConfig
 from chatbot.flows import pending as states
+from chatbot.flows.execute import authority_refusal
 from chatbot.flows.pending import Pending
 from chatbot.replies import Notice, Reply, Severity, error
 from chatbot.services import Services
@@ -87,7 +91,11 @@ DESK_ACTIONS: dict[str, Callable[[Services, Pending], Awaitable[Reply]]] = {
 
 
 async def run_desk_action(svc: Services, p: Pending) -> Reply:
-    """Apply an approved desk change this process moved to `executing`, then mark it done."""
+    """Apply an approved desk change this process moved to `executing` (the gate's approval, or recovery
+    finishing one a dead process left), then mark it done — unless its requester lost the authority."""
+    refused = authority_refusal(svc, p, svc.members.by_id(p.requester_id))
+    if refused is not None:
+        return refused
     try:
         reply = await DESK_ACTIONS[p.command](svc, p)
     except _Refused as exc:

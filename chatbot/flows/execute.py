@@ -41,6 +41,19 @@ def authority_lost(requester: DeskMember | None, spec: CommandSpec) -> str | Non
     return None
 
 
+def authority_refusal(svc: Services, p: Pending, requester: DeskMember | None) -> Reply | None:
+    """The answer when the requester lost the authority for `p` since asking (and `p` failed), or None.
+
+    One check for everything that runs an answered request — leverage changes here, desk changes in
+    `chatbot.flows.desk_actions` — whether the gate or recovery runs it: a role is only as good as
+    it is at the moment of execution, not when the request was made."""
+    lost = authority_lost(requester, REGISTRY[p.command])
+    if lost is None:
+        return None
+    fail(svc, p, lost)
+    return error(f"[{p.short_id}] not executed: {lost}. Nothing was done.")
+
+
 def fail(svc: Services, p: Pending, why: str) -> None:
     svc.pending.transition(p.id, states.EXECUTING, states.FAILED, now=svc.clock(), note=why)
 
@@ -49,10 +62,9 @@ async def execute(svc: Services, p: Pending, by: DeskMember, actor: str) -> Repl
     """Run a pending leverage change this process just moved to `executing` (`by` answered last)."""
     spec = REGISTRY[p.command]
     requester = svc.members.by_id(p.requester_id)
-    lost = authority_lost(requester, spec)
-    if lost:
-        fail(svc, p, lost)
-        return error(f"[{p.short_id}] not executed: {lost}. Nothing was done.")
+    refused = authority_refusal(svc, p, requester)
+    if refused is not None:
+        return refused
     assert requester is not None
     if spec.increases_risk and spec.name not in RISK_BY_PLAN and svc.halted():
         fail(svc, p, "the desk was halted")

@@ -116,6 +116,23 @@ async def test_two_presses_delivered_together_execute_once(fake: FakeDiscord, co
     assert kinds == [False, True] and await borrowed(core) == Decimal(50)
 
 
+async def test_a_press_older_than_the_stale_window_executes_nothing(fake: FakeDiscord, core: DeskCore,
+                                                                   bot: DiscordBot) -> None:
+    """A press delivered late (its id says when it was made) is refused like an old typed command, privately,
+    and the prompt stays; a fresh press of the same button then executes."""
+    prompt = await one_reply(fake, await fake.slash(CAROL, "borrow", {"asset": "USDT", "amount": "100"}))
+    confirm = custom_ids(prompt)[0]
+    made = time.time() - core.services.policy().stale_command_seconds - 30
+    late = await fake.click(CAROL, prompt, confirm, created=made)
+    await fake.wait_until(lambda: settled(late))
+    (note,) = fake.replies(late)
+    assert note["flags"] & EPHEMERAL and "press it again" in fake.text_of(note)
+    assert await borrowed(core) == 0 and fake.messages[prompt["id"]]["components"] == prompt["components"]
+    assert [e.outcome for e in core.audit.find("confirm")] == ["ignored"]
+    done = await press(fake, CAROL, prompt, confirm)
+    assert "Done [" in fake.text_of(fake.replies(done)[0]) and await borrowed(core) == Decimal(100)
+
+
 async def test_cancel_button_edits_the_prompt(fake: FakeDiscord, core: DeskCore, bot: DiscordBot) -> None:
     prompt = await one_reply(fake, await fake.slash(CAROL, "borrow", {"asset": "USDT", "amount": "50"}))
     ix = await press(fake, CAROL, prompt, custom_ids(prompt)[1])

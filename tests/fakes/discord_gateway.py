@@ -62,9 +62,9 @@ class DiscordGateway(DiscordState):
             await ws.close(code=code, message=b"closed by the fake")
 
     def _interaction(self, type_: int, user_id: int | str, data: dict[str, Any], *, channel_id: str | None,
-                     dm: bool, message: dict[str, Any] | None = None) -> dict[str, Any]:
+                     dm: bool, message: dict[str, Any] | None = None, created: float | None = None) -> dict[str, Any]:
         cid = channel_id or (self.dm_channel(user_id) if dm else DESK_CHANNEL)
-        return interaction_payload(type_, user_id, data, channel_id=cid, dm=dm, message=message)
+        return interaction_payload(type_, user_id, data, channel_id=cid, dm=dm, message=message, created=created)
 
     async def _push_interaction(self, payload: dict[str, Any], original_id: str | None = None) -> Interaction:
         ix = Interaction(payload["id"], payload["token"], payload, time.monotonic(), original_id=original_id)
@@ -90,11 +90,13 @@ class DiscordGateway(DiscordState):
         data = {"id": command["id"], "name": name, "type": 1, "options": opts}
         return await self._push_interaction(self._interaction(4, user_id, data, channel_id=None, dm=False))
 
-    async def click(self, user_id: int | str, message: dict[str, Any], custom_id: str) -> Interaction:
-        """`user_id` presses the button `custom_id` on `message` (as the fake stores it), where it was sent."""
+    async def click(self, user_id: int | str, message: dict[str, Any], custom_id: str, *,
+                    created: float | None = None) -> Interaction:
+        """`user_id` presses the button `custom_id` on `message` (as the fake stores it), where it was sent;
+        `created` (a Unix time) backdates the interaction's id, as a press delivered late would carry."""
         dm = message["channel_id"] in self.dm_channels.values()
         payload = self._interaction(3, user_id, {"custom_id": custom_id, "component_type": 2},
-                                    channel_id=message["channel_id"], dm=dm, message=message)
+                                    channel_id=message["channel_id"], dm=dm, message=message, created=created)
         return await self._push_interaction(payload, original_id=message["id"])
 
     def _command(self, name: str) -> dict[str, Any]:

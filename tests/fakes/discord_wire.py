@@ -44,9 +44,9 @@ _MENTION = re.compile(r"<@!?(\d+)>")
 _INCREMENT = itertools.count()
 
 
-def snowflake() -> str:
-    """A Discord id that carries the current time (discord.py's `created_at` reads it back)."""
-    ms = int(time.time() * 1000) - DISCORD_EPOCH
+def snowflake(at: float | None = None) -> str:
+    """A Discord id that carries the time `at` (default now; discord.py's `created_at` reads it back)."""
+    ms = int((time.time() if at is None else at) * 1000) - DISCORD_EPOCH
     return str((ms << 22) | (next(_INCREMENT) & 0x3FFFFF))
 
 
@@ -55,9 +55,11 @@ def iso_now() -> str:
 
 
 def interaction_payload(type_: int, user_id: int | str, data: dict[str, Any], *, channel_id: str,
-                        dm: bool, message: dict[str, Any] | None = None) -> dict[str, Any]:
-    """An INTERACTION_CREATE payload as Discord sends it: in the desk's guild channel, or in a DM."""
-    iid = snowflake()
+                        dm: bool, message: dict[str, Any] | None = None,
+                        created: float | None = None) -> dict[str, Any]:
+    """An INTERACTION_CREATE payload as Discord sends it: in the desk's guild channel, or in a DM;
+    `created` (a Unix time, default now) is the time its id carries."""
+    iid = snowflake(created)
     person = user(user_id)
     payload: dict[str, Any] = {
         "id": iid, "application_id": APP_ID, "type": type_, "token": f"ixtok-{iid}-{secrets.token_hex(8)}",

@@ -168,6 +168,11 @@ class FakeTelegram(TelegramUpdates):
         self.webhook = dict(p)
         return True
 
+    async def _m_getWebhookInfo(self, p: dict[str, Any]) -> dict[str, Any]:
+        """As Telegram answers it for a polling bot too: the webhook (if any) and the updates waiting."""
+        return {"url": self.webhook.get("url", ""), "has_custom_certificate": False,
+                "pending_update_count": len(self.updates)}
+
     async def _m_getUpdates(self, p: dict[str, Any]) -> list[dict[str, Any]]:
         offset = int(p.get("offset") or 0)
         if offset:

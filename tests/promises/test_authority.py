@@ -74,3 +74,40 @@ async def test_prompts_are_bound_to_ids_even_without_a_revoke(desk: DeskUnderTes
     assert "Not your prompt" in refused.title
     assert await borrowed(desk) == 0
     assert any(e.member == "bob" and e.outcome == "denied" for e in desk.core.audit.find("confirm"))
+
+
+async def erins_policy_change_then_demotion(desk: DeskUnderTest) -> str:
+    """erin becomes an admin (alice asks, bob approves), asks to lift the approval threshold, and is
+    then demoted to viewer by alice (lowering a role takes effect at once): her request still waits."""
+    out = await desk.console("/grant erin admin telegram:5555\n", "alice")
+    assert "erin is now an admin" in await desk.console(f"/approve {short_id(out)}\n", "bob")
+    asked = await desk.console("/setpolicy approval_notional_usdt 99999999\n", "erin")
+    assert "another admin must approve" in asked, asked
+    assert "erin is now a viewer" in await desk.console("/grant erin viewer\n", "alice")
+    return short_id(asked)
+
+
+async def test_a_demoted_admins_desk_change_is_refused_on_approval(desk: DeskUnderTest) -> None:
+    pid = await erins_policy_change_then_demotion(desk)
+    approve = await desk.console(f"/approve {pid}\n", "bob")
+    assert f"[{pid}] not executed: erin no longer has the admin role /setpolicy needs" in approve, approve
+    assert "Traceback" not in approve
+    assert desk.core.services.policy().approval_notional_usdt == POLICY.approval_notional_usdt
+    p = desk.core.pending.by_short_id(pid)
+    assert p.state == states.FAILED and "no longer has the admin role" in p.note
+    (audited,) = [e for e in desk.core.audit.find("approve") if e.member == "bob" and e.outcome == "refused"]
+    assert "not executed" in audited.detail_json
+
+
+async def test_recovery_does_not_reapply_a_demoted_admins_desk_change(desk: DeskUnderTest) -> None:
+    """bob's approval moved it to `executing`, then that process died before applying it (simulated:
+    an owner that is on no process's books); recovery must check authority as the gate does."""
+    pid = await erins_policy_change_then_demotion(desk)
+    p = desk.core.pending.by_short_id(pid)
+    assert desk.core.pending.transition(p.id, states.AWAITING_APPROVAL, states.EXECUTING, now=desk.clock(),
+                                        approver="bob", approver_id=desk.core.members.get("bob").id,
+                                        owner="a-process-that-died")
+    settled = await desk.core.recovery.settle()
+    assert settled.requests == {pid: states.FAILED}
+    assert desk.core.services.policy().approval_notional_usdt == POLICY.approval_notional_usdt
+    assert "erin no longer has the admin role /setpolicy needs" in desk.core.pending.by_short_id(pid).note

@@ -43,7 +43,7 @@ async def test_status_from_a_trader(fake: FakeTelegram, core: DeskCore, bot: Tel
     assert reply.result["text"].startswith("✅ Status — cross margin")
     assert "<pre>Asset" in reply.params["text"]
     assert [c.method for c in fake.calls if c.method != "setMyCommands"] == [
-        "getMe", "deleteWebhook", "getUpdates", "sendMessage"]
+        "getMe", "getWebhookInfo", "deleteWebhook", "getUpdates", "sendMessage"]
 
 
 async def test_unknown_user_is_denied_and_audited(fake: FakeTelegram, core: DeskCore, bot: TelegramBot) -> None:
