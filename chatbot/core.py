@@ -17,6 +17,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
@@ -54,7 +55,7 @@ class DeskCore:
                  clock: Clock = _utcnow, heartbeat_seconds: float = HEARTBEAT_SECONDS,
                  workers: int = DEFAULT_WORKERS) -> None:
         self.workers = Workers(workers)
-        self._telling: set[asyncio.Task[None]] = set()  # outcomes being told since a platform came up
+        self._background: set[asyncio.Task[Any]] = set()  # tells running now
         paper = isinstance(exchange, DrillControls)
         exchange = home_bound(exchange)  # callable from the workers, whatever loop its client lives on
         members = MemberStore(engine)
@@ -148,6 +149,8 @@ class DeskCore:
         return await self.recovery.settle()
 
     async def _on_event(self, event: ExchangeEvent) -> None:
+        """Exchange listener: the monitor re-checks at once and in order, on a worker (inline when the
+        event came from a request's own borrow or order: the account is judged as that call left it)."""
         await self.workers.run(lambda: self.services.monitor.on_event(event))
 
     async def background(self) -> None:
@@ -169,7 +172,7 @@ class DeskCore:
 
     async def stop(self) -> None:
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.told(), 10)
+            await asyncio.wait_for(self.quiet(), 10)
         with contextlib.suppress(Exception):
             await self.workers.run(self._stop)
         self.workers.close()
@@ -180,14 +183,17 @@ class DeskCore:
     def _transport_ready(self) -> None:
         """A chat platform came up: outcomes nobody could be told before can be delivered now."""
         with contextlib.suppress(RuntimeError):  # no running loop (a synchronous caller)
-            task = asyncio.get_running_loop().create_task(self._tell())
-            self._telling.add(task)
-            task.add_done_callback(self._telling.discard)
+            self._track(asyncio.get_running_loop().create_task(self._tell()))
 
-    async def told(self) -> None:
-        """Wait until the outcomes a platform's arrival set off are delivered (tests, a clean stop)."""
-        if self._telling:
-            await asyncio.wait(set(self._telling))
+    def _track(self, task: asyncio.Task[Any]) -> None:
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def quiet(self) -> None:
+        """Wait until the work set off in the background — outcomes told when a platform came up — is
+        done (a clean stop; tests)."""
+        while self._background:
+            await asyncio.wait(set(self._background))
 
     async def _tell(self) -> None:
         try:

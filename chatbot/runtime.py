@@ -86,6 +86,8 @@ class Desk:
                 log.exception("could not anchor the audit log")
 
     async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.core.quiet(), 10)  # outcomes still being told
         await self.core.notifier.drain()
         for task in self.tasks:
             task.cancel()

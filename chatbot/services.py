@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.engine import Engine
 
@@ -32,6 +32,7 @@ from chatbot.store.db import on_conflict_retry, session_scope
 from chatbot.store.members import DeskMember, MemberStore
 from chatbot.store.processes import ProcessRegistry
 from chatbot.store.tables import DeskState
+from chatbot.workers import unit_cache
 
 Clock = Callable[[], datetime]
 HALT_KEY = "halt"
@@ -82,17 +83,26 @@ class Services:
         self._set_state(HALT_KEY, {"halted": halted, "reason": reason, "by": by, "at": self.clock().isoformat()})
 
     def policy(self) -> PolicyConfig:
-        """The TOML policy with the changes admins approved from chat (`/setpolicy`) on top."""
+        """The TOML policy with the changes admins approved from chat (`/setpolicy`) on top (read once
+        per request: every step of one request judges by the same policy)."""
+        cache = unit_cache()
+        if cache is not None and POLICY_KEY in cache:
+            return cast(PolicyConfig, cache[POLICY_KEY])
         overrides = self._state(POLICY_KEY)
-        if not overrides:
-            return self.desk.policy
-        return PolicyConfig.model_validate({**self.desk.policy.model_dump(), **overrides})
+        policy = PolicyConfig.model_validate({**self.desk.policy.model_dump(), **overrides}) if overrides \
+            else self.desk.policy
+        if cache is not None:
+            cache[POLICY_KEY] = policy
+        return policy
 
     def policy_overrides(self) -> dict[str, str]:
         return {k: str(v) for k, v in self._state(POLICY_KEY).items()}
 
     def set_policy_override(self, key: str, value: str) -> None:
         self._set_state(POLICY_KEY, {**self._state(POLICY_KEY), key: value})
+        cache = unit_cache()
+        if cache is not None:
+            cache.pop(POLICY_KEY, None)
 
     def leverage_limit(self, member: DeskMember) -> Decimal:
         return member.max_leverage or self.policy().default_max_leverage

@@ -29,12 +29,19 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 DEFAULT_WORKERS = 8  # requests in flight at once; the database pool is sized to match (`make_engine`)
 
-_here = threading.local()  # on a worker thread: `worker` (True) and `home` (the loop that sent the job)
+_here = threading.local()  # on a worker: `worker` (True), `home` (the loop that sent the job), `cache`
 _Job = tuple[Callable[[], Awaitable[Any]], asyncio.AbstractEventLoop, asyncio.Future[Any]]
 
 
 def in_worker() -> bool:
     return bool(getattr(_here, "worker", False))
+
+
+def unit_cache() -> dict[Any, Any] | None:
+    """A dict that lives as long as the current unit of work (one request, one recovery pass, one
+    monitor cycle) on a worker; None elsewhere. For facts a unit may read once — the desk's policy,
+    the paper ledger's revision — never for anything a decision must see change (a halt)."""
+    return getattr(_here, "cache", None) if in_worker() else None
 
 
 def _home() -> asyncio.AbstractEventLoop | None:
@@ -143,7 +150,7 @@ class Workers:
         try:
             while (job := self._jobs.get()) is not None:
                 factory, home, future = job
-                _here.home = home
+                _here.home, _here.cache = home, {}
                 try:
                     result = loop.run_until_complete(factory())
                 except BaseException as exc:  # handed to the caller, whatever it is

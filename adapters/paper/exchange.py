@@ -45,7 +45,7 @@ from chatbot.exchange import (
     stop_feeds,
 )
 from chatbot.store.db import write_transaction
-from chatbot.workers import off_loop
+from chatbot.workers import off_loop, unit_cache
 
 from .book import Journal, PaperBook
 from .feeds import RandomWalk, SystemClock, WallClock, load_replay
@@ -95,6 +95,7 @@ class PaperExchange(TradeHistory):
         self._dirty = False  # the cached engine holds changes not yet committed
         self._is_leader: Callable[[], bool] = lambda: True
         self._lock = threading.RLock()  # the cached book and its revision, across worker threads
+        self._unit_key = ("paper-revision", id(self))  # the revision this unit of work has checked
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -217,6 +218,9 @@ class PaperExchange(TradeHistory):
                 self._recover("could not persist")
             raise
         self.revision = revision
+        cache = unit_cache()
+        if cache is not None:  # we hold the write lock: the ledger is at this revision right now
+            cache[self._unit_key] = revision
         return result, journal.events
 
     async def _read(self, read: Callable[[PaperBook], T]) -> T:
@@ -241,11 +245,17 @@ class PaperExchange(TradeHistory):
         return result, journal
 
     def _fresh(self) -> PaperBook:
-        """The engine, reloaded first if another process changed the ledger (one cheap read)."""
+        """The engine, reloaded first if another process changed the ledger (one cheap read, once per
+        unit of work: one request's reads see the ledger as it was at its first read or its own writes)."""
+        cache = unit_cache()
+        if cache is not None and cache.get(self._unit_key) == self.revision:
+            return self.book
         revision = self.store.revision()
         if revision is not None and revision != self.revision:
             with self.store.engine.connect() as conn:
                 self._reload(conn, revision)
+        if cache is not None:
+            cache[self._unit_key] = self.revision
         return self.book
 
     def _reload(self, conn: Connection, revision: int) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -56,6 +57,7 @@ class AuditLog:
         self._key = key
         self._head: str | None = None  # last hash this process wrote or read; re-read on conflict
         self._table = table_of(AuditEntry)
+        self._lock = threading.Lock()
 
     def _read_head(self) -> str:
         with self.engine.connect() as conn:
@@ -69,6 +71,11 @@ class AuditLog:
         at = at or datetime.now(UTC)
         text = _json(detail)
         actor = REDACTOR(actor)
+        with self._lock:  # this process's writers in turn; another process's are caught by `prev_hash`
+            return self._append(at, actor, member, action, outcome, text)
+
+    def _append(self, at: datetime, actor: str, member: str | None, action: str, outcome: str,
+                text: str) -> AuditEntry:
         for _ in range(20):
             prev = self._head if self._head is not None else self._read_head()
             digest = self._digest(_canonical(at, actor, member, action, outcome, text, prev))

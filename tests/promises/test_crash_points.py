@@ -106,7 +106,7 @@ async def _restart(url: str, report: Path) -> int:
     settled = await core.start()
     out = io.StringIO()
     await run_console(core, as_name="carol", stdin=io.StringIO("/pending\n"), stdout=out, interactive=False)
-    await core.told()  # the tell the console's transport set off, delivered and marked
+    await core.quiet()  # the tell the console's transport set off, delivered and marked
     with core.engine.connect() as conn:
         pendings = [dict(r._mapping) for r in conn.execute(sa.select(
             PendingAction.__table__.c.short_id, PendingAction.__table__.c.state,  # type: ignore[attr-defined]
