@@ -30,6 +30,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from chatbot.money import AmountError, parse_decimal
+from chatbot.workers import DEFAULT_WORKERS
 
 DEFAULT_DATABASE_URL = "sqlite:///chatbot.db"
 DEFAULT_CONFIG_PATH = Path("chatbot.toml")
@@ -220,6 +221,7 @@ class Settings(BaseSettings):
     chatbot_audit_key: SecretStr | None = None
     chatbot_audit_key_file: Path = Path("audit.key")
     chatbot_audit_anchor_file: Path = Path("audit-anchors.jsonl")
+    chatbot_workers: int = Field(default=DEFAULT_WORKERS, ge=1, le=64)  # requests handled at once, off the event loop
     telegram_bot_token: SecretStr | None = None
     telegram_api_base_url: str = "https://api.telegram.org/bot"
     telegram_send_limiter: Literal["on", "off"] = "on"  # off only for load tests against a fake server

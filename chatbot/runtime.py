@@ -149,11 +149,11 @@ async def open_desk(settings: Settings, desk: DeskConfig, *, upgrade: bool = Tru
     key = audit_key(settings)
     if upgrade:
         migrate.upgrade(settings.chatbot_database_url)
-    engine = make_engine(settings.chatbot_database_url)
+    engine = make_engine(settings.chatbot_database_url, workers=settings.chatbot_workers)
     try:
         claim_database(engine, settings.chatbot_exchange)
         exchange = await open_exchange(engine, desk, settings)
-        core = DeskCore(engine=engine, exchange=exchange, desk=desk, audit_key=key)
+        core = DeskCore(engine=engine, exchange=exchange, desk=desk, audit_key=key, workers=settings.chatbot_workers)
         await core.start()
     except BaseException:
         engine.dispose()

@@ -38,7 +38,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, workers: int | None = None, **kwargs: Any) -> Engine:
+    """`workers`: how many of the core's worker threads will share it (`CHATBOT_WORKERS`); the
+    PostgreSQL pool keeps that many connections open, plus a few for the loop's own threads."""
     url = normalize_url(url)
     if url.startswith("sqlite"):
         if url in ("sqlite://", "sqlite:///:memory:"):  # one in-memory database, whichever thread asks
@@ -46,6 +48,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = sa.create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
+    if workers is not None:
+        kwargs.setdefault("pool_size", workers + 2)
     return sa.create_engine(url, pool_pre_ping=True, **kwargs)
 
 
