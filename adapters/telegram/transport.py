@@ -29,6 +29,7 @@ from chatbot.replies import Notice
 from chatbot.store.members import DeskMember
 
 log = logging.getLogger(__name__)
+KEYED_MESSAGES = 10_000  # message ids kept for editing incidents and approvals in place
 
 ChatId = int | str
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
@@ -127,4 +128,6 @@ class TelegramTransport:
                 self.sent.pop(key, None)
         message = await self._send(job, text, markup)
         self.sent[key] = message.message_id
+        if len(self.sent) > KEYED_MESSAGES:  # the oldest incident's message is sent afresh if it ever moves
+            self.sent.pop(next(iter(self.sent)))
         return True
