@@ -6,13 +6,14 @@ committed first, then DONE / REJECTED with the exchange's answer. When the outco
 client id, a loan by its records — never by sending again.
 
 Loans have no client id on Binance, so they are single-flight per account and asset (a unique
-`flight_key` while one is in flight), the loan records that existed before the send are noted in
-the intent, and a record found afterwards is claimed by at most one intent (`uq_intents_claim`):
-reconciliation can only ever find its own loan.
+`flight_key` while one is in flight; a second loan waits a few seconds for its turn), the loan
+records that existed before the send are noted in the intent, and a record found afterwards is
+claimed by at most one intent (`uq_intents_claim`): reconciliation can only ever find its own loan.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import uuid
@@ -51,6 +52,8 @@ SUBMITTING, DONE, REJECTED, UNKNOWN, NOT_SENT = "SUBMITTING", "DONE", "REJECTED"
 OPEN = (SUBMITTING, UNKNOWN)
 LOAN_CLOCK_SKEW = timedelta(seconds=2)  # loan records carry the exchange's clock; ours may differ a little
 LOAN_WINDOW = timedelta(minutes=2)  # a loan sent at T shows up in the records by T + this, or never
+FLIGHT_WAIT_SECONDS = 5.0  # how long a loan waits for another loan of its asset to land before "busy"
+FLIGHT_POLL_SECONDS = 0.02
 
 
 def _json(value: Any) -> str:
@@ -184,18 +187,26 @@ class Executor:
 
     async def _loan(self, type_: LoanType, asset: str, amount: Decimal, isolated_symbol: str | None,
                     pending_id: int | None, actor: str) -> Any:
-        try:
-            now = await self.exchange.now()
-            before = await self.exchange.loan_records(type_, asset=asset, isolated_symbol=isolated_symbol,
-                                                      start=now - LOAN_WINDOW)
-        except (ExchangeError, ExchangeUnavailable) as exc:  # nothing was sent yet
-            raise NotSent(f"could not read the {asset} loan records before sending: {exc}") from exc
-        params = {"asset": asset, "amount": str(amount), "isolated_symbol": isolated_symbol,
-                  "seen_before": sorted(r.tx_id for r in before)}
         send = self.exchange.borrow if type_ is LoanType.BORROW else self.exchange.repay
-        return await self.send(type_.value.lower(), params, pending_id, actor,
-                                lambda _cid: send(asset, amount, isolated_symbol),
-                                key=flight_key(asset, isolated_symbol))
+        waited = 0.0
+        while True:  # another member's loan of this asset in flight: wait its turn (it takes milliseconds)
+            try:
+                now = await self.exchange.now()
+                before = await self.exchange.loan_records(type_, asset=asset, isolated_symbol=isolated_symbol,
+                                                          start=now - LOAN_WINDOW)
+            except (ExchangeError, ExchangeUnavailable) as exc:  # nothing was sent yet
+                raise NotSent(f"could not read the {asset} loan records before sending: {exc}") from exc
+            params = {"asset": asset, "amount": str(amount), "isolated_symbol": isolated_symbol,
+                      "seen_before": sorted(r.tx_id for r in before)}  # read again after each wait
+            try:
+                return await self.send(type_.value.lower(), params, pending_id, actor,
+                                       lambda _cid: send(asset, amount, isolated_symbol),
+                                       key=flight_key(asset, isolated_symbol))
+            except Busy:
+                if waited >= FLIGHT_WAIT_SECONDS:
+                    raise
+                await asyncio.sleep(FLIGHT_POLL_SECONDS)
+                waited += FLIGHT_POLL_SECONDS
 
     async def order(self, step: OrderStep, isolated: bool, *, pending_id: int | None, actor: str) -> Any:
         params = {"symbol": step.symbol, "side": step.side.value, "type": step.type, "qty": str(step.qty),

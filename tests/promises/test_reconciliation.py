@@ -2,12 +2,15 @@
 
 The exchange's borrow endpoint has no client id (Binance's neither), so an unknown outcome is looked up
 in the loan records. Here the borrow never reached the exchange, but an earlier loan of the same
-asset and amount sits in the records: it must not be claimed.
+asset and amount sits in the records: it must not be claimed. Loans are single-flight per account and
+asset for that reason; a second member's loan meanwhile waits its turn instead of failing.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 from decimal import Decimal
 from typing import Any
 
@@ -100,3 +103,43 @@ async def test_a_record_claimed_by_one_intent_is_never_claimed_by_another(desk: 
         other_id = other.id
     assert await executor.reconcile(other_id) == NOT_SENT
     assert [(i.state, i.exchange_ref) for i in intents(desk)] == [(DONE, claimed.exchange_ref), (NOT_SENT, None)]
+
+
+class HeldBorrow:
+    """The paper exchange; the first borrow is held at the exchange until released (from any thread)."""
+
+    def __init__(self, exchange: PaperExchange) -> None:
+        self.exchange = exchange
+        self.entered, self.release = threading.Event(), threading.Event()
+        self.record_reads = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.exchange, name)
+
+    async def loan_records(self, *args: Any, **kw: Any) -> Any:
+        self.record_reads += 1
+        return await self.exchange.loan_records(*args, **kw)
+
+    async def borrow(self, *args: Any, **kw: Any) -> int:
+        if not self.entered.is_set():
+            self.entered.set()
+            await asyncio.to_thread(self.release.wait, 10)
+        return await self.exchange.borrow(*args, **kw)
+
+
+async def test_a_loan_waits_for_another_loan_of_its_asset_instead_of_failing(desk: DeskUnderTest) -> None:
+    held = HeldBorrow(desk.exchange)
+    desk.core.services.exchange = desk.core.executor.exchange = held  # type: ignore[assignment]
+    carol = short_id(await desk.say("carol", "/borrow USDT 300"))
+    alice = short_id(await desk.say("alice", "/borrow USDT 300"))
+    first = asyncio.create_task(desk.say("carol", f"/confirm {carol}"))
+    assert await asyncio.to_thread(held.entered.wait, 5)  # carol's loan is in flight at the exchange
+    second = asyncio.create_task(desk.say("alice", f"/confirm {alice}"))
+    reads = held.record_reads
+    while held.record_reads < reads + 2 and not second.done():  # alice found it in flight, and looked again
+        await asyncio.sleep(0.01)
+    held.release.set()
+    titles = [r.title for r in await asyncio.gather(first, second)]
+    assert all(t.startswith("Done") for t in titles), titles
+    assert [i.state for i in intents(desk)] == [DONE, DONE]
+    assert (await desk.exchange.account(None)).asset("USDT").borrowed == Decimal("600")
