@@ -93,15 +93,18 @@ class Executor:
         self.exchange = exchange
         self.audit = audit
         self.processes = processes
-        self.in_flight: set[int] = set()  # intents this process is sending right now
+        # Client ids of the intents this process is sending right now, registered before the intent is
+        # committed: a recovery pass on another worker must never take one of them for an orphan.
+        self.in_flight: set[str] = set()
 
     # ------------------------------------------------------------------ recording
 
-    def _record(self, kind: str, params: dict[str, Any], pending_id: int | None, key: str | None) -> Intent:
+    def _record(self, kind: str, params: dict[str, Any], pending_id: int | None, key: str | None,
+                client_id: str) -> Intent:
         with session_scope(self.engine) as s:
             # Committed before the send, as SUBMITTING: after a crash it means "maybe sent", and it is
             # reconciled by querying, so one write is enough.
-            intent = Intent(pending_id=pending_id, client_id=new_client_id(), kind=kind, params_json=_json(params),
+            intent = Intent(pending_id=pending_id, client_id=client_id, kind=kind, params_json=_json(params),
                             state=SUBMITTING, owner=self.processes.instance_id, flight_key=key)
             s.add(intent)
             s.flush()
@@ -120,14 +123,14 @@ class Executor:
     def unsettled(self) -> int:
         """Intents whose outcome is unknown, or whose sender died before knowing it: trading waits for them."""
         with session_scope(self.engine) as s:
-            rows = s.execute(select(col(Intent.id), col(Intent.state), col(Intent.owner))
+            rows = s.execute(select(col(Intent.client_id), col(Intent.state), col(Intent.owner))
                              .where(col(Intent.state).in_(OPEN))).all()
         if not rows:
             return 0
         dead = self.processes.dead({owner for _, _, owner in rows})
-        return sum(1 for i, state, owner in rows
+        return sum(1 for cid, state, owner in rows
                    if state == UNKNOWN or owner in dead or (owner == self.processes.instance_id
-                                                            and i not in self.in_flight))
+                                                            and cid not in self.in_flight))
 
     # ------------------------------------------------------------------ sending
 
@@ -135,19 +138,20 @@ class Executor:
                     call: Callable[[str], Awaitable[Any]], key: str | None = None) -> Any:
         # Loan records carry the exchange's clock (the paper clock may be far from ours): keep it for reconciling.
         params = {**params, "exchange_time": (await self.exchange.now()).isoformat()}
+        client_id = new_client_id()
+        self.in_flight.add(client_id)
         try:
-            intent = self._record(kind, params, pending_id, key)
-        except IntegrityError:
-            raise Busy(f"another {params.get('asset', '')} loan on this account is still being settled; "
-                       "nothing was sent") from None
-        assert intent.id is not None
-        self.in_flight.add(intent.id)
-        try:
+            try:
+                intent = self._record(kind, params, pending_id, key, client_id)
+            except IntegrityError:
+                raise Busy(f"another {params.get('asset', '')} loan on this account is still being settled; "
+                           "nothing was sent") from None
+            assert intent.id is not None
             self.audit.append(actor, f"exchange.{kind}", "sent",
-                              detail={"intent": intent.id, "client_id": intent.client_id, **params})
-            return await self._call(intent.id, kind, actor, lambda: call(intent.client_id))
+                              detail={"intent": intent.id, "client_id": client_id, **params})
+            return await self._call(intent.id, kind, actor, lambda: call(client_id))
         finally:
-            self.in_flight.discard(intent.id)
+            self.in_flight.discard(client_id)
 
     async def _call(self, intent_id: int, kind: str, actor: str, call: Callable[[], Awaitable[Any]]) -> Any:
         try:
@@ -300,10 +304,11 @@ class Executor:
     def orphans(self) -> list[int]:
         """Open intents nobody is sending any more: their owner died, or it is us and we are not sending."""
         with session_scope(self.engine) as s:
-            rows = s.execute(select(col(Intent.id), col(Intent.owner)).where(col(Intent.state).in_(OPEN))).all()
-        dead = self.processes.dead({owner for _, owner in rows})
-        return [i for i, owner in rows if owner in dead
-                or (owner == self.processes.instance_id and i not in self.in_flight)]
+            rows = s.execute(select(col(Intent.id), col(Intent.owner), col(Intent.client_id))
+                             .where(col(Intent.state).in_(OPEN))).all()
+        dead = self.processes.dead({owner for _, owner, _ in rows})
+        return [i for i, owner, cid in rows if owner in dead
+                or (owner == self.processes.instance_id and cid not in self.in_flight)]
 
     def states_of(self, pending_id: int) -> list[str]:
         with session_scope(self.engine) as s:

@@ -8,6 +8,8 @@ decides who may act, the handlers decide what happens.
 from __future__ import annotations
 
 import json
+import threading
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -57,7 +59,23 @@ class Services:
     summarizer: InterestSummarizer
     processes: ProcessRegistry
     market: Market = field(default_factory=lambda: Market({}))
-    running: set[int] = field(default_factory=set)  # pending actions this process is executing now
+    running: Counter[int] = field(default_factory=Counter)  # pending actions this process is executing now
+    _running_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def executing(self, pending_id: int) -> Callable[[], None]:
+        """Mark a pending action as executing in this process (before its state says so, for recovery
+        on another worker to leave it alone); returns the unmark. Counted: two answers racing for it
+        each mark and unmark, and the loser's unmark leaves the winner's mark."""
+        with self._running_lock:
+            self.running[pending_id] += 1
+
+        def done() -> None:
+            with self._running_lock:
+                self.running[pending_id] -= 1
+                if self.running[pending_id] <= 0:
+                    del self.running[pending_id]
+
+        return done
 
     # ------------------------------------------------------------------ desk-wide state
 

@@ -69,11 +69,12 @@ async def answer(svc: Services, call: Call) -> Reply:
                          lines=(f"Why: {p.approval_reasons}.", f"Fingerprint {p.fingerprint}.",
                                 "You will be told the outcome."))
     approver = member.name if verb == "approve" else None
+    done = svc.executing(p.id)  # before it shows as executing: a recovery pass on another worker leaves it be
     if not svc.pending.transition(p.id, expected, states.EXECUTING, now=now, approver=approver,
                                   approver_id=member.id if approver else None, owner=svc.processes.instance_id):
+        done()
         return error(f"[{p.short_id}] was already answered.")
     running = replace(p, state=states.EXECUTING, approver=approver)
-    svc.running.add(p.id)
     try:
         if p.command in DESK_ACTIONS:
             reply = await run_desk_action(svc, running)
@@ -83,7 +84,7 @@ async def answer(svc: Services, call: Call) -> Reply:
             return await _tell_requester(svc, running, reply, f"Approved by {member.name}")
         return reply
     finally:
-        svc.running.discard(p.id)
+        done()
 
 
 def _find(svc: Services, call: Call) -> Pending | None:

@@ -4,7 +4,8 @@ Why it exists: every store call is synchronous SQLAlchemy. When requests ran on 
 member's statement waiting on a slow or locked database froze every chat update, every other
 member's reply and the outboxes. Each request now runs on a worker thread (`chatbot.workers`); here
 carol's `/borrow` is held inside its INSERT (a hook that blocks until released) while dave asks for
-`/status`, and dave is answered before carol's request is let go.
+`/status`, and dave is answered before carol's request is let go. And since recovery now runs
+beside requests, a request this process is executing is never taken for an orphan.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ import asyncio
 import threading
 from typing import Any
 
+import pytest
 from sqlalchemy import event
 
-from tests.core.desk import DeskUnderTest
+from tests.core.desk import DeskUnderTest, intents, short_id
 
 
 async def test_a_request_held_in_the_database_holds_up_nobody_else(desk: DeskUnderTest) -> None:
@@ -38,3 +40,52 @@ async def test_a_request_held_in_the_database_holds_up_nobody_else(desk: DeskUnd
     finally:
         release.set()
         event.remove(desk.core.engine, "before_cursor_execute", hold)
+
+
+HOLD_AFTER = {  # the commits after which a confirmed borrow is held while recovery runs beside it
+    "executing": lambda statement, params: (statement.startswith("UPDATE PENDING_ACTIONS")
+                                            and "executing" in str(params)),
+    "intent recorded": lambda statement, params: statement.startswith("INSERT INTO INTENTS"),
+}
+
+
+@pytest.mark.parametrize("point", list(HOLD_AFTER))
+async def test_a_recovery_pass_on_another_worker_leaves_a_request_being_executed_alone(
+        desk: DeskUnderTest, point: str) -> None:
+    """Recovery runs every few seconds beside the requests: a confirmed request whose state already says
+    `executing`, or whose intent is recorded, but whose exchange call has not gone out yet is this
+    process's own work in progress, not an orphan to settle."""
+    engine, holds = desk.core.engine, HOLD_AFTER[point]
+    entered, release = threading.Event(), threading.Event()
+    marked: set[int] = set()
+
+    def note(conn: Any, cursor: Any, statement: str, params: Any, *args: Any) -> None:
+        if holds(statement.lstrip().upper(), params):
+            marked.add(id(cursor.connection))  # the driver's own connection
+
+    commit = engine.dialect.do_commit
+
+    def do_commit(dbapi_connection: Any) -> None:
+        commit(dbapi_connection)
+        raw = id(getattr(dbapi_connection, "dbapi_connection", dbapi_connection))  # unwrap the pool's proxy
+        if raw in marked and not release.is_set():  # committed: hold here
+            marked.discard(raw)
+            entered.set()
+            release.wait(10)
+
+    event.listen(engine, "after_cursor_execute", note)
+    engine.dialect.do_commit = do_commit  # type: ignore[method-assign]
+    try:
+        prompt = await desk.say("carol", "/borrow USDT 100")
+        confirm = asyncio.create_task(desk.say("carol", f"/confirm {short_id(prompt)}"))
+        assert await asyncio.to_thread(entered.wait, 5), f"the confirmation never got past {point}"
+        settled = await desk.core.workers.run(desk.core.recovery.settle)  # another worker's recovery pass
+        assert not settled, settled
+        release.set()
+        assert (await asyncio.wait_for(confirm, 5)).title.startswith("Done")
+        p = desk.core.pending.by_short_id(short_id(prompt))
+        assert p is not None and p.state == "done" and [i.state for i in intents(desk)] == ["DONE"]
+    finally:
+        release.set()
+        engine.dialect.do_commit = commit  # type: ignore[method-assign]
+        event.remove(engine, "after_cursor_execute", note)
