@@ -7,6 +7,7 @@ synchronous: every core operation is a few small statements.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar, cast
@@ -18,6 +19,7 @@ from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, SQLModel
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+PING_AFTER_IDLE_SECONDS = 10.0
 T = TypeVar("T")
 
 
@@ -50,7 +52,29 @@ def make_engine(url: str, *, workers: int | None = None, **kwargs: Any) -> Engin
         return engine
     if workers is not None:
         kwargs.setdefault("pool_size", workers + 2)
-    return sa.create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = sa.create_engine(url, **kwargs)
+    event.listen(engine, "checkin", _checked_in)
+    event.listen(engine, "checkout", _ping_if_idle)
+    return engine
+
+
+def _checked_in(dbapi_conn: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_conn: Any, record: Any, proxy: Any) -> None:
+    """SQLAlchemy's pre-ping, only for a connection that sat idle a while (the server may have dropped
+    it): pinging every checkout would cost a round trip per store call, a dozen per command. A dead
+    one is replaced before anyone uses it; one dropped while busy fails its statement, and the pool
+    then drops all its connections."""
+    if time.monotonic() - record.info.get("idle_since", time.monotonic()) < PING_AFTER_IDLE_SECONDS:
+        return
+    try:
+        cursor = dbapi_conn.cursor()
+        cursor.execute("SELECT 1")
+        cursor.close()
+    except Exception as error:
+        raise exc.DisconnectionError(f"stale connection: {type(error).__name__}") from error
 
 
 @contextmanager

@@ -136,8 +136,9 @@ class CuttableProxy:
 class Console:
     """`chatbot console` as a long-running process: one command in, its reply out."""
 
-    def __init__(self, tmp_path: Path, env: dict[str, str]) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "chatbot.cli", "console", "--as", "carol"],
+    def __init__(self, tmp_path: Path, env: dict[str, str], prelude: str = "") -> None:
+        run = f"{prelude}\nfrom chatbot.cli import app\napp()"
+        self.proc = subprocess.Popen([sys.executable, "-c", run, "console", "--as", "carol"],
                                      cwd=tmp_path, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True, bufsize=1)
 
@@ -222,3 +223,25 @@ async def test_a_full_disk_after_the_exchange_applied_a_borrow_is_reported_and_r
         assert blocked.actions, blocked.title  # trading goes on once the outcome is known
     finally:
         await desk.close()
+
+
+@pytest.mark.postgres
+def test_connections_the_server_dropped_while_idle_are_replaced_before_use(
+        tmp_path: Path, postgres_schema: tuple[str, str]) -> None:
+    """No ping on every checkout (a round trip per store call); a connection idle for a while is pinged
+    and replaced when the server dropped it (a restart, an idle timeout), so nobody sees the failure.
+    The console here counts every pooled connection as idle (`PING_AFTER_IDLE_SECONDS = 0`)."""
+    url, schema = postgres_schema
+    proxy = CuttableProxy(("127.0.0.1", 5432))
+    proxied = url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
+    env = cli_env(tmp_path, f"{proxied}{'&' if '?' in proxied else '?'}options=-csearch_path%3D{schema}")
+    console = Console(tmp_path, env, prelude="import chatbot.store.db as db; db.PING_AFTER_IDLE_SECONDS = 0.0")
+    try:
+        assert "Status — cross margin" in console.say("/status", "Status")
+        proxy.cut()  # the server side of every pooled connection goes away …
+        proxy.restore()  # … and the server is back before anyone asks again
+        assert "Status — cross margin" in console.say("/status", "Status")
+    finally:
+        _, err = console.proc.communicate(timeout=30)
+        proxy.close()
+    assert console.proc.returncode == 0, err
