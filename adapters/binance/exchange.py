@@ -208,11 +208,28 @@ class BinanceExchange(TradeHistory):
         pair, tiers, quote_prices = await gather_all(
             self._isolated_pair(symbol), self.ref.isolated_tiers(symbol),
             quote_price or _const({accounts.VALUATION: accounts.D1}))
-        ratio = wire.opt_dec(pair, "marginRatio") if pair else None
-        bars = wire.isolated_thresholds(tiers, ratio)
+        return self._isolated_snapshot(info, pair, tiers, quote_prices)
+
+    def _isolated_snapshot(self, info: SymbolInfo, pair: wire.Json | None, tiers: list[dict[str, Any]],
+                           quote_prices: dict[str, Decimal]) -> AccountSnapshot:
+        bars = wire.isolated_thresholds(tiers, wire.opt_dec(pair, "marginRatio") if pair else None)
         snap = accounts.isolated_snapshot(pair, info, quote_prices.get(info.quote, accounts.D0), bars, self.t.now())
-        self._last[symbol] = (time.monotonic(), snap, None)
+        self._last[info.symbol] = (time.monotonic(), snap, None)
         return snap
+
+    async def accounts(self) -> dict[str | None, AccountSnapshot]:
+        """Cross, and every isolated pair from one all-pairs read (`GET /sapi/v1/margin/isolated/account`)."""
+        cross, raw = await gather_all(self._cross(), self.t.read(
+            self.client.get_isolated_margin_account, what="GET /sapi/v1/margin/isolated/account"))
+        pairs = {p["symbol"]: p for p in raw.get("assets", ())}
+        infos = [await self._info(s) for s in self._list_isolated(raw)]
+        quotes = {i.quote for i in infos} - {accounts.VALUATION}  # a quote's price is read once for all its pairs
+        quote_prices = {accounts.VALUATION: accounts.D1} | (await self.valuation.usdt_prices(quotes) if quotes else {})
+        out: dict[str | None, AccountSnapshot] = {None: cross}
+        for info in infos:  # the pairs' tiers are cached (an hour): one request per pair at most, in turn
+            out[info.symbol] = self._isolated_snapshot(info, pairs.get(info.symbol),
+                                                       await self.ref.isolated_tiers(info.symbol), quote_prices)
+        return out
 
     async def isolated_symbols(self) -> list[str]:
         """Isolated accounts that exist (created by a transfer in)."""
