@@ -8,7 +8,8 @@ from decimal import Decimal
 from sqlalchemy.engine import Engine
 
 from adapters.paper import PaperExchange
-from chatbot.exchange import AccountSnapshot, Side, SideEffect
+from adapters.paper.model import Balance
+from chatbot.exchange import AccountSnapshot, AssetBalance, Side, SideEffect
 
 from .helpers import Open, market, paper_config
 
@@ -74,3 +75,15 @@ async def test_liquidations_since_are_each_accounts_records_from_its_own_start(o
         None, "BTCUSDT"}  # an account with no record may be left out
     assert await ex.liquidations_since({"btcusdt": before}) == {
         "btcusdt": await ex.liquidation_records(isolated_symbol="BTCUSDT", start=before)}
+
+
+def test_a_balance_is_shown_anew_whenever_a_figure_changes() -> None:
+    b = Balance(D("1"), D("0"), D("0"), D("0"))
+    shown = b.value("USDT")
+    assert b.value("USDT") is shown  # unchanged: the same value, not a new one each cycle
+    b.free += D("0.5")
+    b.interest = D("0.01")
+    assert b.value("USDT") == AssetBalance("USDT", D("1.5"), D("0"), D("0"), D("0.01"))
+    b.locked, b.borrowed = D("2"), D("3")
+    assert b.value("USDT") == AssetBalance("USDT", D("1.5"), D("2"), D("3"), D("0.01"))
+    assert b.value("BTC").asset == "BTC"
