@@ -197,10 +197,18 @@ class BinanceExchange(TradeHistory):
                                 symbols=symbol)
         return next((p for p in raw.get("assets", ()) if p.get("symbol") == symbol), None)
 
-    def _list_isolated(self, raw: wire.Json) -> list[str]:
+    def _list_isolated(self, raw: wire.Json) -> dict[str, wire.Json]:
         created = {p["symbol"]: p for p in raw.get("assets", ()) if p.get("isolatedCreated", True)}
         self._isolated = (time.monotonic(), created)
-        return sorted(created)
+        return created
+
+    async def _pairs(self, max_age: float) -> dict[str, wire.Json]:
+        """Created isolated pairs by symbol, from an all-pairs answer at most `max_age` seconds old, else a new one."""
+        listed = self._isolated
+        if listed is not None and time.monotonic() - listed[0] < max_age:
+            return listed[1]
+        raw = await self.t.read(self.client.get_isolated_margin_account, what="GET /sapi/v1/margin/isolated/account")
+        return self._list_isolated(raw)
 
     async def _isolated_account(self, symbol: str) -> AccountSnapshot:
         info = await self._info(symbol)
@@ -218,25 +226,18 @@ class BinanceExchange(TradeHistory):
         return snap
 
     async def accounts(self) -> dict[str | None, AccountSnapshot]:
-        """Cross, and every isolated pair from one all-pairs read (`GET /sapi/v1/margin/isolated/account`)."""
-        cross, raw = await gather_all(self._cross(), self.t.read(
-            self.client.get_isolated_margin_account, what="GET /sapi/v1/margin/isolated/account"))
-        pairs = {p["symbol"]: p for p in raw.get("assets", ())}
-        infos = [await self._info(s) for s in self._list_isolated(raw)]
+        """Cross, and every isolated pair from one all-pairs read (one `FRESH_SECONDS` old serves), not one each."""
+        cross, pairs = await gather_all(self._cross(), self._pairs(FRESH_SECONDS))
+        infos = [await self._info(s) for s in sorted(pairs)]
         quotes = {i.quote for i in infos} - {accounts.VALUATION}  # a quote's price is read once for all its pairs
         quote_prices = {accounts.VALUATION: accounts.D1} | (await self.valuation.usdt_prices(quotes) if quotes else {})
-        out: dict[str | None, AccountSnapshot] = {None: cross}
-        for info in infos:  # the pairs' tiers are cached (an hour): one request per pair at most, in turn
-            out[info.symbol] = self._isolated_snapshot(info, pairs.get(info.symbol),
-                                                       await self.ref.isolated_tiers(info.symbol), quote_prices)
-        return out
+        tiers = [await self.ref.isolated_tiers(i.symbol) for i in infos]  # cached an hour: a request each at most
+        return {None: cross} | {i.symbol: self._isolated_snapshot(i, pairs.get(i.symbol), t, quote_prices)
+                                for i, t in zip(infos, tiers, strict=True)}
 
     async def isolated_symbols(self) -> list[str]:
         """Isolated accounts that exist (created by a transfer in)."""
-        if self._isolated is not None and time.monotonic() - self._isolated[0] < ISOLATED_LIST_TTL:
-            return sorted(self._isolated[1])
-        raw = await self.t.read(self.client.get_isolated_margin_account, what="GET /sapi/v1/margin/isolated/account")
-        return self._list_isolated(raw)
+        return sorted(await self._pairs(ISOLATED_LIST_TTL))
 
     async def spot_balances(self) -> dict[str, Decimal]:
         raw = await self.t.read(self.client.get_account, what="GET /api/v3/account")
@@ -282,9 +283,7 @@ class BinanceExchange(TradeHistory):
             out[None] = (level, band_for(level, await self.ref.cross_bars.get()))
         raw = await self.t.read(self.client.get_isolated_margin_account, what="GET /sapi/v1/margin/isolated/account",
                                 background=True)
-        self._list_isolated(raw)
-        assert self._isolated is not None
-        for pair in self._isolated[1].values():
+        for pair in self._list_isolated(raw).values():
             bars = wire.isolated_thresholds(await self.ref.isolated_tiers(pair["symbol"]),
                                             wire.opt_dec(pair, "marginRatio"))
             level = wire.opt_dec(pair, "marginLevel")

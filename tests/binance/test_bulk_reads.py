@@ -31,6 +31,7 @@ async def test_accounts_read_every_pair_at_once_and_agree_with_one_by_one() -> N
                                               isolated=True))  # 2800 / 2000 = 1.4
             await ex.borrow("USDT", D("4000"), "ETHUSDT")
             await ex.accounts()  # warm: the pairs' tiers are cached from here on
+            ex._isolated = None  # as when the last all-pairs answer is more than FRESH_SECONDS old
             mark = len(fake.seen)
             bulk = await ex.accounts()
             reads = [s for s in fake.seen[mark:] if s.path == ISOLATED]
