@@ -135,9 +135,20 @@ class MarginAccount:
     locked: bool = False
     created_ms: int = 0
     pending_tx: int | None = None  # async loan waiting for the next tick (-3007 meanwhile)
+    shown: tuple[AssetBalance, ...] = field(default=(), compare=False, repr=False)  # the last `assets()`
 
     def has_debt(self) -> bool:
         return any(b.borrowed > 0 or b.interest > 0 for b in self.balances.values())
+
+    def assets(self) -> tuple[AssetBalance, ...]:
+        """Its balances as the port sees them, by asset; the last answer again while every balance gives the
+        same value (`Balance.value`) and none came or went."""
+        last, balances = self.shown, self.balances
+        if len(last) == len(balances) and all(a.asset in balances and balances[a.asset].value(a.asset) is a
+                                              for a in last):
+            return last
+        self.shown = tuple(b.value(a) for a, b in sorted(balances.items()))
+        return self.shown
 
 
 # ---------------------------------------------------------------------------- orders

@@ -68,7 +68,7 @@ class Valuation(Books):
         level = margin.margin_level(assets, liab)
         return AccountSnapshot(
             isolated_symbol=acct.isolated_symbol,
-            assets=tuple(b.value(a) for a, b in sorted(acct.balances.items())),
+            assets=acct.assets(),
             prices=prices,
             total_asset_value=assets,
             total_liability_value=liab,

@@ -8,8 +8,9 @@ from decimal import Decimal
 from sqlalchemy.engine import Engine
 
 from adapters.paper import PaperExchange
-from adapters.paper.model import Balance
+from adapters.paper.model import Balance, MarginAccount
 from chatbot.exchange import AccountSnapshot, AssetBalance, Side, SideEffect
+from chatbot.margin import Thresholds
 
 from .helpers import Open, market, paper_config
 
@@ -87,3 +88,17 @@ def test_a_balance_is_shown_anew_whenever_a_figure_changes() -> None:
     b.locked, b.borrowed = D("2"), D("3")
     assert b.value("USDT") == AssetBalance("USDT", D("1.5"), D("2"), D("3"), D("0.01"))
     assert b.value("BTC").asset == "BTC"
+
+
+def test_an_accounts_balances_are_shown_anew_when_one_changes_comes_or_goes() -> None:
+    acct = MarginAccount("ISOLATED:BTCUSDT", "BTCUSDT", Thresholds.isolated_for_leverage(10),
+                         {"USDT": Balance(D("10")), "BTC": Balance()})
+    shown = acct.assets()
+    assert [a.asset for a in shown] == ["BTC", "USDT"] and acct.assets() is shown
+    acct.balances["BTC"].free = D("0.1")
+    assert acct.assets()[0].free == D("0.1")
+    acct.balances["ETH"] = Balance(D("1"))
+    assert [a.asset for a in acct.assets()] == ["BTC", "ETH", "USDT"]
+    del acct.balances["ETH"]
+    acct.balances["BNB"] = Balance(D("2"))  # as many balances as before, not the same ones
+    assert [(a.asset, a.free) for a in acct.assets()] == [("BNB", D("2")), ("BTC", D("0.1")), ("USDT", D("10"))]
