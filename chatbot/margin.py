@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from enum import StrEnum
+from functools import cached_property
 
 from chatbot.money import D0, D1, EIGHT_DP
 
@@ -77,7 +78,7 @@ class Thresholds:
     transfer_out: Decimal = D2
     excessive: Decimal = D2
 
-    @property
+    @cached_property  # asked for every account at every monitor cycle; the bars never change
     def pre_liquidation(self) -> Decimal:
         return self.liquidation + min(Decimal("0.05"), (self.margin_call - self.liquidation) / 2)
 

@@ -197,10 +197,18 @@ class BinanceExchange(TradeHistory):
                                 symbols=symbol)
         return next((p for p in raw.get("assets", ()) if p.get("symbol") == symbol), None)
 
-    def _list_isolated(self, raw: wire.Json) -> list[str]:
+    def _list_isolated(self, raw: wire.Json) -> dict[str, wire.Json]:
         created = {p["symbol"]: p for p in raw.get("assets", ()) if p.get("isolatedCreated", True)}
         self._isolated = (time.monotonic(), created)
-        return sorted(created)
+        return created
+
+    async def _pairs(self, max_age: float) -> dict[str, wire.Json]:
+        """Created isolated pairs by symbol, from an all-pairs answer at most `max_age` seconds old, else a new one."""
+        listed = self._isolated
+        if listed is not None and time.monotonic() - listed[0] < max_age:
+            return listed[1]
+        raw = await self.t.read(self.client.get_isolated_margin_account, what="GET /sapi/v1/margin/isolated/account")
+        return self._list_isolated(raw)
 
     async def _isolated_account(self, symbol: str) -> AccountSnapshot:
         info = await self._info(symbol)
@@ -208,18 +216,28 @@ class BinanceExchange(TradeHistory):
         pair, tiers, quote_prices = await gather_all(
             self._isolated_pair(symbol), self.ref.isolated_tiers(symbol),
             quote_price or _const({accounts.VALUATION: accounts.D1}))
-        ratio = wire.opt_dec(pair, "marginRatio") if pair else None
-        bars = wire.isolated_thresholds(tiers, ratio)
+        return self._isolated_snapshot(info, pair, tiers, quote_prices)
+
+    def _isolated_snapshot(self, info: SymbolInfo, pair: wire.Json | None, tiers: list[dict[str, Any]],
+                           quote_prices: dict[str, Decimal]) -> AccountSnapshot:
+        bars = wire.isolated_thresholds(tiers, wire.opt_dec(pair, "marginRatio") if pair else None)
         snap = accounts.isolated_snapshot(pair, info, quote_prices.get(info.quote, accounts.D0), bars, self.t.now())
-        self._last[symbol] = (time.monotonic(), snap, None)
+        self._last[info.symbol] = (time.monotonic(), snap, None)
         return snap
+
+    async def accounts(self) -> dict[str | None, AccountSnapshot]:
+        """Cross, and every isolated pair from one all-pairs read (one `FRESH_SECONDS` old serves), not one each."""
+        cross, pairs = await gather_all(self._cross(), self._pairs(FRESH_SECONDS))
+        infos = [await self._info(s) for s in sorted(pairs)]
+        quotes = {i.quote for i in infos} - {accounts.VALUATION}  # a quote's price is read once for all its pairs
+        quote_prices = {accounts.VALUATION: accounts.D1} | (await self.valuation.usdt_prices(quotes) if quotes else {})
+        tiers = [await self.ref.isolated_tiers(i.symbol) for i in infos]  # cached an hour: a request each at most
+        return {None: cross} | {i.symbol: self._isolated_snapshot(i, pairs.get(i.symbol), t, quote_prices)
+                                for i, t in zip(infos, tiers, strict=True)}
 
     async def isolated_symbols(self) -> list[str]:
         """Isolated accounts that exist (created by a transfer in)."""
-        if self._isolated is not None and time.monotonic() - self._isolated[0] < ISOLATED_LIST_TTL:
-            return sorted(self._isolated[1])
-        raw = await self.t.read(self.client.get_isolated_margin_account, what="GET /sapi/v1/margin/isolated/account")
-        return self._list_isolated(raw)
+        return sorted(await self._pairs(ISOLATED_LIST_TTL))
 
     async def spot_balances(self) -> dict[str, Decimal]:
         raw = await self.t.read(self.client.get_account, what="GET /api/v3/account")
@@ -265,9 +283,7 @@ class BinanceExchange(TradeHistory):
             out[None] = (level, band_for(level, await self.ref.cross_bars.get()))
         raw = await self.t.read(self.client.get_isolated_margin_account, what="GET /sapi/v1/margin/isolated/account",
                                 background=True)
-        self._list_isolated(raw)
-        assert self._isolated is not None
-        for pair in self._isolated[1].values():
+        for pair in self._list_isolated(raw).values():
             bars = wire.isolated_thresholds(await self.ref.isolated_tiers(pair["symbol"]),
                                             wire.opt_dec(pair, "marginRatio"))
             level = wire.opt_dec(pair, "marginLevel")

@@ -9,6 +9,7 @@ down, a liquidation). A mixin keeps `exchange.py` from growing; it reads through
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -71,6 +72,14 @@ class TradeHistory:
     async def liquidation_records(self, *, isolated_symbol: str | None = None, start: datetime | None = None,
                                   end: datetime | None = None) -> list[LiquidationRecord]:
         return await self.ledger.liquidation_records(iso=_upper(isolated_symbol), start=start, end=end)
+
+    async def liquidations_since(
+        self, starts: Mapping[str | None, datetime],
+    ) -> dict[str | None, list[LiquidationRecord]]:
+        """One `forceLiquidationRec` query per account, in turn, as `liquidation_records` (without
+        `isolatedSymbol` Binance answers for cross only, so there is no one-request form)."""
+        found = {sym: await self.liquidation_records(isolated_symbol=sym, start=start) for sym, start in starts.items()}
+        return {sym: records for sym, records in found.items() if records}
 
     async def my_trades(self, symbol: str, *, isolated: bool = False, from_id: int | None = None) -> list[Trade]:
         out: list[Trade] = []

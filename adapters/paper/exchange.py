@@ -309,6 +309,10 @@ class PaperExchange(TradeHistory):
     async def isolated_symbols(self) -> list[str]:
         return await self._read(lambda b: b.isolated_symbols())
 
+    async def accounts(self) -> dict[str | None, AccountSnapshot]:
+        """Every margin account from one read of the ledger (the monitor's cycle)."""
+        return await self._read(lambda b: b.snapshots())
+
     async def spot_balances(self) -> dict[str, Decimal]:
         return await self._read(lambda b: b.spot_balances())
 

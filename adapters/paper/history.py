@@ -9,7 +9,7 @@ so it has no 24 h change.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, TypeVar
@@ -25,7 +25,7 @@ from chatbot.exchange import (
     isolated_account,
 )
 
-from .model import TradeRow, dt_to_ms, ms_to_dt
+from .model import LiquidationRow, TradeRow, dt_to_ms, ms_to_dt
 
 if TYPE_CHECKING:
     from .book import PaperBook
@@ -105,6 +105,19 @@ class TradeHistory:
             if r.account == ledger.account_key(iso) and _in_range(r.time_ms, start, end)])
         rows.sort(key=lambda r: (r.time_ms, r.order_id), reverse=True)
         return [r.to_record() for r in rows]
+
+    async def liquidations_since(
+        self, starts: Mapping[str | None, datetime],
+    ) -> dict[str | None, list[LiquidationRecord]]:
+        """Every account's records from its own start, newest first, from one read of the ledger."""
+        names = {_upper(sym): sym for sym in starts}
+        rows: dict[str | None, list[LiquidationRow]] = {}
+        for r in await self._read(lambda ledger: list(ledger.liquidations)):
+            own = None if r.account == CROSS else r.account.removeprefix(isolated_account(""))
+            if own in names and _in_range(r.time_ms, starts[names[own]], None):
+                rows.setdefault(names[own], []).append(r)
+        return {sym: [r.to_record() for r in sorted(found, key=lambda r: (r.time_ms, r.order_id), reverse=True)]
+                for sym, found in rows.items()}
 
     async def transfer_records(
         self, *, asset: str | None = None, account: str | None = None, start: datetime | None = None,

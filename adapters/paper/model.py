@@ -106,8 +106,18 @@ def resolve_asset_prices(symbols: dict[str, SymbolInfo], prices: dict[str, Decim
 class Balance(margin.Balance):
     """A ledger balance: the core's working balance, plus how the port and the database see it."""
 
+    shown: AssetBalance | None = field(default=None, compare=False, repr=False)  # the last `value()`
+
     def value(self, asset: str) -> AssetBalance:
-        return AssetBalance(asset, self.free, self.locked, self.borrowed, self.interest)
+        """As the port sees it. The last answer is kept and given again while the figures are the very same
+        objects (every change assigns a new Decimal): a monitor cycle over 10,000 accounts after a price
+        tick re-values them but builds no balance again."""
+        last = self.shown
+        if (last is not None and last.free is self.free and last.locked is self.locked
+                and last.borrowed is self.borrowed and last.interest is self.interest and last.asset == asset):
+            return last
+        self.shown = AssetBalance(asset, self.free, self.locked, self.borrowed, self.interest)
+        return self.shown
 
     def as_tuple(self) -> tuple[Decimal, Decimal, Decimal, Decimal]:
         return (self.free, self.locked, self.borrowed, self.interest)
@@ -125,9 +135,20 @@ class MarginAccount:
     locked: bool = False
     created_ms: int = 0
     pending_tx: int | None = None  # async loan waiting for the next tick (-3007 meanwhile)
+    shown: tuple[AssetBalance, ...] = field(default=(), compare=False, repr=False)  # the last `assets()`
 
     def has_debt(self) -> bool:
         return any(b.borrowed > 0 or b.interest > 0 for b in self.balances.values())
+
+    def assets(self) -> tuple[AssetBalance, ...]:
+        """Its balances as the port sees them, by asset; the last answer again while every balance gives the
+        same value (`Balance.value`) and none came or went."""
+        last, balances = self.shown, self.balances
+        if len(last) == len(balances) and all(a.asset in balances and balances[a.asset].value(a.asset) is a
+                                              for a in last):
+            return last
+        self.shown = tuple(b.value(a) for a, b in sorted(balances.items()))
+        return self.shown
 
 
 # ---------------------------------------------------------------------------- orders

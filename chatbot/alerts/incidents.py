@@ -10,12 +10,13 @@ therefore gives one fire and one resolve, never a stream of messages.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import IntEnum
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
@@ -76,12 +77,15 @@ class Decision:
     incident: Incident | None
 
 
+NOTHING = Decision(None, None)  # most accounts at most checks: one value, not one per account
+
+
 def decide(current: Incident | None, account: str, level: Decimal, t: Thresholds, rules: Rules,
            now: datetime) -> Decision:
     band = alert_band(level, t, rules.warn_level)
     if current is None:
         if band is AlertBand.OK:
-            return Decision(None, None)
+            return NOTHING
         return Decision("fire", Incident(None, account, band, secrets.token_urlsafe(12), now, now, level))
     if level > rules.warn_level + rules.hysteresis:
         if current.last_notified_at is None:  # nobody ever heard of it: close it without a "back to normal"
@@ -145,6 +149,19 @@ class IncidentStore:
             s.add(row)
             s.flush()
             return self._of(row)
+
+    def save_quietly(self, incidents: Sequence[Incident]) -> None:
+        """Incidents that said nothing this check: their last level, and the resolution of one dropped, in one
+        transaction. Only those two columns, and only while still open: what another process did meanwhile
+        (acknowledged, delivered, resolved it) is not written over."""
+        if not incidents:
+            return
+        stmt = (update(AlertIncident)
+                .where(col(AlertIncident.id) == bindparam("b_id"), col(AlertIncident.resolved_at).is_(None))
+                .values(last_level=bindparam("b_level"), resolved_at=bindparam("b_resolved")))
+        with session_scope(self.engine) as s:
+            s.connection().execute(stmt, [{"b_id": i.id, "b_level": q8(i.last_level), "b_resolved": i.resolved_at}
+                                          for i in incidents])
 
     def acknowledge(self, nonce_or_id: str, member: str) -> Incident | None:
         with session_scope(self.engine) as s:

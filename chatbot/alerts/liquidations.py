@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -68,11 +68,31 @@ class LiquidationWatch:
         A monitor cycle passes the time and the marks it read once for all accounts; alone, the
         check reads them itself.
         """
-        account = account_key(symbol)
         now = now or await self.exchange.now()
-        mark = (self.seen() if seen is None else seen).get(account)
-        start = datetime.fromisoformat(str(mark[0])) if mark else now - FIRST_LOOK_BACK
+        seen = self.seen() if seen is None else seen
+        start = self.starts([symbol], now, seen)[symbol]
         records = await self.exchange.liquidation_records(isolated_symbol=symbol, start=start)
+        return await self.handle(symbol, records, deliver, now=now, seen=seen)
+
+    @staticmethod
+    def starts(symbols: Iterable[str | None], now: datetime,
+               seen: dict[str, list[int | str]]) -> dict[str | None, datetime]:
+        """From when each account's records are asked for: the last one handled, else a day back."""
+        out = {}
+        for symbol in symbols:
+            mark = seen.get(account_key(symbol))
+            out[symbol] = datetime.fromisoformat(str(mark[0])) if mark else now - FIRST_LOOK_BACK
+        return out
+
+    async def handle(self, symbol: str | None, records: list[LiquidationRecord], deliver: Deliver, *,
+                     now: datetime, seen: dict[str, list[int | str]]) -> list[Notice]:
+        """The records the exchange gave for one account (from its `starts`) → the ones not handled yet,
+        reported as its liquidation incident."""
+        if not records:
+            return []
+        account = account_key(symbol)
+        mark = seen.get(account)
+        start = self.starts([symbol], now, seen)[symbol]
         new = sorted((r for r in records if not mark or (r.time, r.order_id) > (start, int(mark[1]))),
                      key=lambda r: (r.time, r.order_id))
         if not new:

@@ -24,7 +24,7 @@ from chatbot.commands.registry import button_token
 from chatbot.commands.views import distance_lines, fmt_level
 from chatbot.config import AlertsConfig
 from chatbot.exchange import AccountSnapshot, AssetBalance, Exchange, ExchangeEvent, account_key, account_label
-from chatbot.money import fmt, fmt_amount
+from chatbot.money import fmt, fmt_amount, q8
 from chatbot.notify import Notifier
 from chatbot.replies import Action, ActionStyle, Notice, Reply, Severity
 from chatbot.store.audit import AuditLog
@@ -130,36 +130,60 @@ class MarginMonitor:
         self.liquidations = LiquidationWatch(exchange, incidents, audit, members)
         self._lock = ThreadLock()  # cycles and events may run on different worker threads
 
-    async def accounts(self) -> list[str | None]:
-        return [None, *await self.exchange.isolated_symbols()]
-
     async def check_all(self) -> list[Notice]:
+        """One cycle over every account: the time, the liquidation marks, the open incidents, every account's
+        snapshot and liquidation records are each read once for all accounts (not once per account), and
+        the incidents that said nothing are written together, only where their level moved."""
         async with self._lock:
             open_by_account = {i.account: i for i in self.incidents.all_open()}
-            now, seen = await self.exchange.now(), self.liquidations.seen()  # once per cycle, not per account
-            notices = []
-            for symbol in await self.accounts():
-                notices += await self.liquidations.check(symbol, self._deliver, now=now, seen=seen)
-                notice = await self._check(symbol, open_by_account.get(account_key(symbol)), now)
-                if notice:
-                    notices.append(notice)
+            now, seen = await self.exchange.now(), self.liquidations.seen()
+            snaps = await self.exchange.accounts()
+            liquidated = await self.exchange.liquidations_since(self.liquidations.starts(snaps, now, seen))
+            notices: list[Notice] = []
+            quiet: list[Incident] = []
+            try:
+                for symbol, snap in snaps.items():
+                    if symbol in liquidated:
+                        notices += await self.liquidations.handle(symbol, liquidated[symbol], self._deliver,
+                                                                  now=now, seen=seen)
+                    current = open_by_account.get(account_key(symbol))
+                    decision = self._decide(snap, current, now, quiet)
+                    notice = await self._speak(snap, current, decision) if decision else None
+                    if notice:
+                        notices.append(notice)
+            finally:
+                self.incidents.save_quietly(quiet)
             notices += await self.liquidations.repeat(self.rules.repeat_interval, now, self._deliver)
             return notices
 
     async def check(self, isolated_symbol: str | None) -> Notice | None:
         async with self._lock:
             await self.liquidations.check(isolated_symbol, self._deliver)
-            return await self._check(isolated_symbol, self.incidents.open_for(account_key(isolated_symbol)))
+            snap = await self.exchange.account(isolated_symbol)
+            current = self.incidents.open_for(account_key(isolated_symbol))
+            now = await self.exchange.now()
+            quiet: list[Incident] = []
+            decision = self._decide(snap, current, now, quiet)
+            self.incidents.save_quietly(quiet)
+            return await self._speak(snap, current, decision) if decision else None
 
-    async def _check(self, symbol: str | None, current: Incident | None, now: datetime | None = None) -> Notice | None:
-        snap = await self.exchange.account(symbol)
-        now = now or await self.exchange.now()
-        decision: Decision = decide(current, account_key(symbol), snap.margin_level, snap.thresholds, self.rules, now)
+    def _decide(self, snap: AccountSnapshot, current: Incident | None, now: datetime,
+                quiet: list[Incident]) -> Decision | None:
+        """One account's incident: the decision when there is something to say; otherwise None, and the
+        incident goes to `quiet` (for the caller to write) if its level moved or it is dropped."""
+        decision = decide(current, account_key(snap.isolated_symbol), snap.margin_level, snap.thresholds,
+                          self.rules, now)
         if decision.incident is None:
             return None
         if decision.kind is None or decision.kind == "drop":
-            self.incidents.save(decision.incident)
+            if decision.kind == "drop" or current is None or q8(snap.margin_level) != current.last_level:
+                quiet.append(decision.incident)
             return None
+        return decision
+
+    async def _speak(self, snap: AccountSnapshot, current: Incident | None, decision: Decision) -> Notice | None:
+        """Deliver what `_decide` found to say; the incident is written around the delivery."""
+        assert decision.kind is not None and decision.incident is not None
         if current is None:  # open it first (quietly), so its Acknowledge button has an id
             try:
                 current = self.incidents.save(replace(decision.incident, last_notified_at=None, notifications=0))
@@ -220,8 +244,7 @@ class MarginMonitor:
     async def startup_summary(self) -> Notice | None:
         """One message at start-up listing accounts already in danger (open incidents are not re-fired)."""
         lines = []
-        for symbol in await self.accounts():
-            snap = await self.exchange.account(symbol)
+        for symbol, snap in (await self.exchange.accounts()).items():
             if snap.margin_level <= self.cfg.warn_level:
                 open_ = self.incidents.open_for(account_key(symbol))
                 lines.append(f"{account_label(symbol)}: margin level {fmt_level(snap.margin_level)} "

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
@@ -51,6 +52,13 @@ class Exchange(Protocol):
 
     async def isolated_symbols(self) -> list[str]:
         """Isolated accounts that exist (have been funded)."""
+        ...
+
+    async def accounts(self) -> dict[str | None, AccountSnapshot]:
+        """Every margin account at once, as `account()` would give each: cross under None, then every
+        isolated account of `isolated_symbols()` in its order; one read of the books where the exchange
+        allows it (the margin monitor's cycle). Snapshots of one call may share their `prices` mapping:
+        read it, never change it."""
         ...
 
     async def max_borrowable(self, asset: str, isolated_symbol: str | None = None) -> Decimal: ...
@@ -151,6 +159,13 @@ class Exchange(Protocol):
         self, *, isolated_symbol: str | None = None, start: datetime | None = None,
         end: datetime | None = None,
     ) -> list[LiquidationRecord]: ...
+
+    async def liquidations_since(
+        self, starts: Mapping[str | None, datetime],
+    ) -> dict[str | None, list[LiquidationRecord]]:
+        """`liquidation_records(isolated_symbol=account, start=start)` of each account of `starts` (None is
+        cross), at once, newest first; an account with no record may be left out of the answer."""
+        ...
 
     def subscribe(self, listener: EventListener) -> None:
         """Register a listener for `ExchangeEvent`s (the paper book pushes; live adapters poll)."""

@@ -67,7 +67,7 @@ class SymbolInfo:
     min_notional: Decimal
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # no __dict__: a monitor cycle holds 10,000s of them
 class AssetBalance(BalanceFigures):
     """One asset's balance as the exchange reports it (total, liability, net from `BalanceFigures`)."""
 
@@ -78,7 +78,7 @@ class AssetBalance(BalanceFigures):
     interest: Decimal
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # no __dict__: a monitor cycle holds 10,000s of them
 class AccountSnapshot:
     """One margin account (cross, or one isolated pair) valued at `prices` (quote = USDT)."""
 
