@@ -8,17 +8,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import importlib
 import logging
 import signal
 import sys
 from collections.abc import Callable, Coroutine, Iterator, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 
+from chatbot.chat_adapters import CONSOLE, enabled_adapters, entry_of, find
 from chatbot.config import ConfigError, DeskConfig, Settings, config_path, load, load_desk, load_settings
 from chatbot.logs import setup_logging
 from chatbot.redact import REDACTOR
@@ -131,53 +130,10 @@ def run() -> None:
     raise typer.Exit(_run(main))
 
 
-@dataclass(frozen=True)
-class ChatAdapter:
-    """A chat platform `chatbot run` can serve: enabled when its token setting is set.
-
-    `entry` is "module:function", an `async def run(core, settings, stop_event) -> None` that serves
-    until `stop_event` is set. Adapters are imported only when enabled.
-    """
-
-    platform: str
-    token_setting: str  # a `Settings` field holding a SecretStr
-    entry: str
-
-
-CONSOLE = "adapters.console:run_console"  # the console adapter, found by name like the others
-CHAT_ADAPTERS: tuple[ChatAdapter, ...] = (
-    ChatAdapter("telegram", "telegram_bot_token", "adapters.telegram:run_telegram"),
-    ChatAdapter("discord", "discord_bot_token", "adapters.discord:run_discord"),
-)
-
-
-def enabled_adapters(settings: Settings) -> list[ChatAdapter]:
-    enabled = []
-    for adapter in CHAT_ADAPTERS:
-        token = getattr(settings, adapter.token_setting)
-        if token is not None and token.get_secret_value():
-            enabled.append(adapter)
-    return enabled
-
-
-def _entry(adapter: ChatAdapter) -> Callable[..., Coroutine[Any, Any, None]]:
-    try:
-        return _find(adapter.entry)
-    except ModuleNotFoundError:
-        raise ConfigError(f"{adapter.token_setting.upper()} is set, but the {adapter.platform} adapter is not "
-                          "in this build") from None
-
-
-def _find(entry: str) -> Callable[..., Coroutine[Any, Any, Any]]:
-    """"module:function" → the function (the core never imports an adapter; the CLI finds them by name)."""
-    module_name, _, func = entry.partition(":")
-    return cast(Callable[..., Coroutine[Any, Any, Any]], getattr(importlib.import_module(module_name), func))
-
-
 async def _serve(d: Desk, settings: Settings, stop: asyncio.Event) -> int:
     """Run every chat adapter that has a token, and the console when on a terminal or when none do."""
-    runners = [(a.platform, _entry(a)) for a in enabled_adapters(settings)]
-    serve_console = _find(CONSOLE) if not runners or sys.stdin.isatty() else None
+    runners = [(a.platform, entry_of(a)) for a in enabled_adapters(settings)]
+    serve_console = find(CONSOLE) if not runners or sys.stdin.isatty() else None
     _started()
     tasks = [asyncio.create_task(run(d.core, settings, stop), name=platform) for platform, run in runners]
     if serve_console is not None:
@@ -212,7 +168,7 @@ def console(as_: Annotated[str | None, typer.Option("--as", help="Act as this de
         d = await open_desk(settings, desk)
         await d.start_background()
         try:
-            run_console = _find(CONSOLE)
+            run_console = find(CONSOLE)
             _started()
             return int(await run_console(d.core, as_name=as_))
         finally:

@@ -18,6 +18,7 @@ import asyncio
 import functools
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -95,6 +96,9 @@ class Notifier:
         self.outboxes: dict[str, Outbox] = {}
         self._on_register: list[Callable[[], None]] = []
         self._posted: set[asyncio.Task[int]] = set()
+        # Audience reads for notices published on the main loop, one at a time: two updates of one
+        # incident published in a row reach the outbox (and the chat) in that order.
+        self._reads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="notify")
 
     def register(self, transport: Transport) -> None:
         self.transports[transport.platform] = transport
@@ -140,7 +144,7 @@ class Notifier:
 
     async def publish(self, notice: Notice) -> int:
         """Deliver everywhere it should go; a failing platform is logged, never fatal. Returns deliveries."""
-        members, subs = await off_loop(self._audience, notice)
+        members, subs = await off_loop(self._audience, notice, executor=self._reads)
         return await on_home(lambda: self._deliver(notice, members, subs))
 
     def _audience(self, notice: Notice) -> tuple[list[DeskMember], list[Subscription]]:

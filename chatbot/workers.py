@@ -24,6 +24,7 @@ import contextlib
 import queue
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
+from concurrent.futures import Executor
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -82,11 +83,14 @@ def spawn_on_home(factory: Callable[[], Coroutine[Any, Any, Any]],
             home.call_soon_threadsafe(create)
 
 
-async def off_loop(fn: Callable[..., T], *args: Any) -> T:
-    """Run the synchronous `fn(*args)` where it cannot stall the home loop."""
+async def off_loop(fn: Callable[..., T], *args: Any, executor: Executor | None = None) -> T:
+    """Run the synchronous `fn(*args)` where it cannot stall the home loop (in `executor` when given:
+    a one-thread executor keeps its callers' order)."""
     if in_worker():
         return fn(*args)
-    return await asyncio.to_thread(fn, *args)
+    if executor is None:
+        return await asyncio.to_thread(fn, *args)
+    return await asyncio.get_running_loop().run_in_executor(executor, fn, *args)
 
 
 class ThreadLock:
