@@ -75,12 +75,7 @@ def spawn_on_home(factory: Callable[[], Coroutine[Any, Any, Any]],
         if started is not None:
             started(task)
 
-    home = _home()
-    if home is None:
-        create()
-    else:
-        with contextlib.suppress(RuntimeError):  # the home loop is closed: the process is stopping
-            home.call_soon_threadsafe(create)
+    call_on_home(create)
 
 
 async def off_loop(fn: Callable[..., T], *args: Any, executor: Executor | None = None) -> T:
