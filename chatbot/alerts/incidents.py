@@ -23,7 +23,7 @@ from sqlmodel import col
 from chatbot.alerts.tables import AlertIncident
 from chatbot.margin import Band, Thresholds, band_for
 from chatbot.money import is_whole_number, q8
-from chatbot.store.db import session_scope
+from chatbot.store.db import rows_changed, session_scope
 
 
 class AlertBand(IntEnum):
@@ -150,6 +150,25 @@ class IncidentStore:
             s.flush()
             return self._of(row)
 
+    def claim(self, before: Incident, after: Incident) -> bool:
+        """Write `after` only if the incident is still as `before` left it (no other process spoke about
+        it meanwhile: every notice but a resolution counts one more notification, and a resolved one is
+        closed). The winner sends; two processes never send the same repeat, escalation or resolution."""
+        with session_scope(self.engine) as s:
+            result = s.execute(update(AlertIncident).where(
+                col(AlertIncident.id) == before.id, col(AlertIncident.notifications) == before.notifications,
+                col(AlertIncident.resolved_at).is_(None)).values(**_columns(after)))
+            return rows_changed(result) == 1
+
+    def release(self, claimed: Incident, back: Incident) -> None:
+        """The claimed notice reached nobody: put back what was true before (unless another process has
+        moved the incident on since), so the next check tries again."""
+        with session_scope(self.engine) as s:
+            s.execute(update(AlertIncident).where(
+                col(AlertIncident.id) == claimed.id, col(AlertIncident.notifications) == claimed.notifications,
+                col(AlertIncident.resolved_at).is_(None) if claimed.resolved_at is None
+                else col(AlertIncident.resolved_at) == claimed.resolved_at).values(**_columns(back)))
+
     def save_quietly(self, incidents: Sequence[Incident]) -> None:
         """Incidents that said nothing this check: their last level, and the resolution of one dropped, in one
         transaction. Only those two columns, and only while still open: what another process did meanwhile
@@ -178,3 +197,10 @@ class IncidentStore:
             if row.kind == LIQUIDATION:  # a liquidation is over once someone has taken it in
                 row.resolved_at = datetime.now(UTC)
             return self._of(row)
+
+
+def _columns(i: Incident) -> dict[str, object]:
+    """What a notice changes on an incident's row."""
+    return {"band": i.band.name, "last_notified_at": i.last_notified_at, "last_level": q8(i.last_level),
+            "notifications": i.notifications, "acknowledged_by": i.acknowledged_by, "escalated_at": i.escalated_at,
+            "resolved_at": i.resolved_at, "detail": i.detail}

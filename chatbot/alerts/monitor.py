@@ -190,6 +190,8 @@ class MarginMonitor:
             except IntegrityError:  # another process opened it a moment ago
                 return None
         incident = replace(decision.incident, id=current.id)
+        if not self.incidents.claim(current, incident):  # another process is saying it (or said it) already
+            return None
         to_members: tuple[str, ...] = ()
         if decision.kind == "escalate":
             to_members = tuple(m.name for m in self.members.admins())
@@ -202,10 +204,8 @@ class MarginMonitor:
             reply = replace(reply, mentions=to_members)
         notice = Notice("margin", reply, to_members=to_members, key=f"incident:{incident.id}",
                         data={"event": decision.kind, "account": incident.account, "band": incident.band.name})
-        if await self._deliver(notice):
-            self.incidents.save(incident)
-        else:  # nobody got it: keep what was true before, so the next check tries again
-            self.incidents.save(replace(current, last_level=snap.margin_level))
+        if not await self._deliver(notice):  # nobody got it: back to what was true, so the next check tries again
+            self.incidents.release(incident, replace(current, last_level=snap.margin_level))
         return notice
 
     async def _deliver(self, notice: Notice) -> int:
