@@ -9,6 +9,7 @@ therefore gives one fire and one resolve, never a stream of messages.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -16,14 +17,16 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import IntEnum
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
 from chatbot.alerts.tables import AlertIncident
 from chatbot.margin import Band, Thresholds, band_for
 from chatbot.money import is_whole_number, q8
 from chatbot.store.db import rows_changed, session_scope
+from chatbot.store.tables import DeskState
 
 
 class AlertBand(IntEnum):
@@ -168,6 +171,26 @@ class IncidentStore:
                 col(AlertIncident.id) == claimed.id, col(AlertIncident.notifications) == claimed.notifications,
                 col(AlertIncident.resolved_at).is_(None) if claimed.resolved_at is None
                 else col(AlertIncident.resolved_at) == claimed.resolved_at).values(**_columns(back)))
+
+    def say_once(self, key: str, what: str, now: datetime, within: timedelta) -> bool:
+        """True for the one process that gets to say `what` (e.g. the start-up summary) now: not when any
+        process said the same under `key` within `within` (two processes starting together post it once)."""
+        text = hashlib.sha256(what.encode()).hexdigest()
+        with session_scope(self.engine) as s:
+            moved = s.execute(update(DeskState).where(
+                col(DeskState.key) == key,
+                or_(col(DeskState.value_json) != text, col(DeskState.updated_at) < now - within))
+                .values(value_json=text, updated_at=now))
+            if rows_changed(moved) == 1:
+                return True
+            if s.get(DeskState, key) is not None:
+                return False
+        try:
+            with session_scope(self.engine) as s:
+                s.add(DeskState(key=key, value_json=text, updated_at=now))
+            return True
+        except IntegrityError:  # another process wrote it first
+            return False
 
     def save_quietly(self, incidents: Sequence[Incident]) -> None:
         """Incidents that said nothing this check: their last level, and the resolution of one dropped, in one

@@ -37,6 +37,8 @@ SEVERITY = {AlertBand.WARN: Severity.WARNING, AlertBand.MARGIN_CALL: Severity.ER
             AlertBand.PRE_LIQUIDATION: Severity.CRITICAL, AlertBand.FORCE_LIQUIDATION: Severity.CRITICAL}
 LABEL = {AlertBand.WARN: "LOW MARGIN", AlertBand.MARGIN_CALL: "MARGIN CALL",
          AlertBand.PRE_LIQUIDATION: "PRE-LIQUIDATION", AlertBand.FORCE_LIQUIDATION: "LIQUIDATION"}
+STARTUP_SUMMARY = "startup-summary"  # desk_state key: the last start-up summary any process posted
+SAID_RECENTLY = timedelta(minutes=10)
 EVENT_KINDS = {"price", "fill", "band", "liquidation", "liability", "clock"}
 ALARMS = {"ban": "the exchange banned this IP; no request is sent until the ban ends",
           "clock": "this machine's clock is off the exchange's; orders, loans and transfers pause"}
@@ -253,6 +255,8 @@ class MarginMonitor:
             return None
         notice = Notice("margin", Reply(title="At start-up, accounts in danger:", lines=tuple(lines),
                                         severity=Severity.WARNING), data={"event": "startup"})
+        if not self.incidents.say_once(STARTUP_SUMMARY, "\n".join(lines), await self.exchange.now(), SAID_RECENTLY):
+            return None  # another process starting with this one posted the same summary
         await self._deliver(notice)
         return notice
 

@@ -14,6 +14,7 @@ At start-up, before any trading, and then every few seconds in every process:
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -42,6 +43,7 @@ class Settled:
 class Recovery:
     def __init__(self, svc: Services) -> None:
         self.svc = svc
+        self._telling = threading.Lock()
 
     async def settle(self) -> Settled:
         svc, settled = self.svc, Settled()
@@ -87,7 +89,16 @@ class Recovery:
         return states.FAILED if moved else None
 
     async def tell(self) -> int:
-        """Send every untold outcome to its requester; returns how many were delivered."""
+        """Send every untold outcome to its requester; returns how many were delivered. One pass at a time
+        in a process (the heartbeat's and a platform's arrival may overlap): the other one skips."""
+        if not self._telling.acquire(blocking=False):
+            return 0
+        try:
+            return await self._tell()
+        finally:
+            self._telling.release()
+
+    async def _tell(self) -> int:
         svc, now = self.svc, self.svc.clock()
         untold = svc.pending.untold()
         if not untold:

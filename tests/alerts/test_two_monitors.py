@@ -3,7 +3,8 @@
 Why it exists: the margin monitor runs in every process that sees an exchange event (each live
 process has its own risk stream), so two of them may judge the same incident at the same moment.
 Here the first process's repeat is held in delivery (its chat is slow) while a second process on
-the same database and ledger checks the same account: it must find the repeat already claimed.
+the same database and ledger checks the same account: it must find the repeat already claimed. Two
+processes starting together post one start-up summary.
 """
 
 from __future__ import annotations
@@ -48,5 +49,22 @@ async def test_two_processes_send_one_repeat(db_url: str) -> None:
         assert rec1.events()["repeat"] + rec2.events()["repeat"] == 1, (rec1.events(), rec2.events())
     finally:
         rec1.release.set()
+        await one.close()
+        await two.close()
+
+
+async def test_two_processes_starting_together_post_one_start_up_summary(db_url: str) -> None:
+    one, rec1 = await desk_on(db_url)
+    two, rec2 = await desk_on(db_url)
+    try:
+        await open_3x_long(one)
+        await tick(one, "26000", minutes=1)  # an account in danger as both processes start
+        for desk in (one, two):
+            await desk.core.workers.run(desk.core.monitor.startup_summary)
+        assert rec1.events()["startup"] + rec2.events()["startup"] == 1, (rec1.events(), rec2.events())
+        await tick(one, "25000", minutes=1)  # the danger changed: the next start-up says so again
+        await two.core.workers.run(two.core.monitor.startup_summary)
+        assert rec1.events()["startup"] + rec2.events()["startup"] == 2
+    finally:
         await one.close()
         await two.close()
