@@ -123,14 +123,24 @@ class Executor:
     def unsettled(self) -> int:
         """Intents whose outcome is unknown, or whose sender died before knowing it: trading waits for them."""
         with session_scope(self.engine) as s:
-            rows = s.execute(select(col(Intent.client_id), col(Intent.state), col(Intent.owner))
+            rows = s.execute(select(col(Intent.id), col(Intent.state), col(Intent.owner))
                              .where(col(Intent.state).in_(OPEN))).all()
         if not rows:
             return 0
         dead = self.processes.dead({owner for _, _, owner in rows})
-        return sum(1 for cid, state, owner in rows
-                   if state == UNKNOWN or owner in dead or (owner == self.processes.instance_id
-                                                            and cid not in self.in_flight))
+        alive = {i for i, state, owner in rows if state != UNKNOWN and owner not in dead}
+        return len(rows) - len(alive) + len(self._not_being_sent(alive))
+
+    def _not_being_sent(self, ids: set[int]) -> list[int]:
+        """Of these open intents, this process's own that it is not sending — read after looking at what is
+        in flight: a send that finished meanwhile settled its intent before it let go of it."""
+        if not ids:
+            return []
+        flying = set(self.in_flight)
+        with session_scope(self.engine) as s:
+            rows = s.execute(select(col(Intent.id), col(Intent.client_id), col(Intent.owner))
+                             .where(col(Intent.id).in_(ids), col(Intent.state).in_(OPEN))).all()
+        return [i for i, cid, owner in rows if owner == self.processes.instance_id and cid not in flying]
 
     # ------------------------------------------------------------------ sending
 
@@ -304,11 +314,10 @@ class Executor:
     def orphans(self) -> list[int]:
         """Open intents nobody is sending any more: their owner died, or it is us and we are not sending."""
         with session_scope(self.engine) as s:
-            rows = s.execute(select(col(Intent.id), col(Intent.owner), col(Intent.client_id))
-                             .where(col(Intent.state).in_(OPEN))).all()
-        dead = self.processes.dead({owner for _, owner, _ in rows})
-        return [i for i, owner, cid in rows if owner in dead
-                or (owner == self.processes.instance_id and cid not in self.in_flight)]
+            rows = s.execute(select(col(Intent.id), col(Intent.owner)).where(col(Intent.state).in_(OPEN))).all()
+        dead = self.processes.dead({owner for _, owner in rows})
+        return [i for i, owner in rows if owner in dead] + self._not_being_sent(
+            {i for i, owner in rows if owner not in dead})
 
     def states_of(self, pending_id: int) -> list[str]:
         with session_scope(self.engine) as s:

@@ -14,6 +14,7 @@ import threading
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import event
 from sqlmodel import Session
 
 from adapters.paper import PaperExchange
@@ -143,3 +144,38 @@ async def test_a_loan_waits_for_another_loan_of_its_asset_instead_of_failing(des
     assert all(t.startswith("Done") for t in titles), titles
     assert [i.state for i in intents(desk)] == [DONE, DONE]
     assert (await desk.exchange.account(None)).asset("USDT").borrowed == Decimal("600")
+
+
+async def test_a_loan_that_lands_while_trading_is_checked_does_not_block_the_next_request(
+        desk: DeskUnderTest) -> None:
+    """Before previewing, a request asks whether any exchange call is unsettled. If carol's loan lands
+    between that question's read and its look at what this process is sending, alice must not be told
+    "still being reconciled": the intent settled before its sender let go of it, so look again."""
+    held = HeldBorrow(desk.exchange)
+    desk.core.services.exchange = desk.core.executor.exchange = held  # type: ignore[assignment]
+    asked, landed = threading.Event(), threading.Event()
+    armed = [False]
+
+    def pause(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if armed[0] and "INTENTS.STATE, INTENTS.OWNER" in statement.upper():  # the check's read of open intents
+            armed[0] = False
+            asked.set()
+            landed.wait(10)  # alice's check has read carol's intent as open; now carol's loan lands
+
+    carol = short_id(await desk.say("carol", "/borrow USDT 300"))
+    first = asyncio.create_task(desk.say("carol", f"/confirm {carol}"))
+    assert await asyncio.to_thread(held.entered.wait, 5)  # carol's loan is at the exchange
+    event.listen(desk.core.engine, "after_cursor_execute", pause)
+    try:
+        armed[0] = True
+        second = asyncio.create_task(desk.say("alice", "/borrow USDT 100"))
+        assert await asyncio.to_thread(asked.wait, 5)
+        held.release.set()
+        assert (await asyncio.wait_for(first, 5)).title.startswith("Done")
+        landed.set()
+        prompt = await asyncio.wait_for(second, 5)
+        assert "borrow 100 USDT" in prompt.title, prompt.title
+    finally:
+        held.release.set()
+        landed.set()
+        event.remove(desk.core.engine, "after_cursor_execute", pause)
