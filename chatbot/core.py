@@ -40,7 +40,7 @@ from chatbot.store.audit import AuditLog
 from chatbot.store.db import database_unavailable
 from chatbot.store.members import MemberStore
 from chatbot.store.processes import HEARTBEAT_SECONDS, ProcessRegistry
-from chatbot.workers import DEFAULT_WORKERS, Workers
+from chatbot.workers import DEFAULT_WORKERS, Workers, off_loop
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -154,21 +154,33 @@ class DeskCore:
         await self.workers.run(lambda: self.services.monitor.on_event(event))
 
     async def background(self) -> None:
-        """Every heartbeat: say this process is alive, settle orphans, tell requesters outcomes."""
-        svc = self.services
+        """Every heartbeat: say this process is alive; and settle orphans, tell requesters outcomes.
+
+        The heartbeat never waits behind requests: when every worker is busy (a desk typing at once),
+        a heartbeat queued behind them would go stale, and another process would take this one for
+        dead and reconcile the very calls it is sending. So it is written from a thread of its own,
+        and recovery passes queue for the workers like any request."""
+        await asyncio.gather(self._heartbeats(), self._recoveries())
+
+    async def _heartbeats(self) -> None:
+        processes = self.services.processes
         while True:
-            await asyncio.sleep(svc.processes.heartbeat_seconds)
+            await asyncio.sleep(processes.heartbeat_seconds)
             try:
-                await self.workers.run(self._beat)
+                await off_loop(processes.heartbeat)
+            except Exception as exc:
+                log.warning("could not write this process's heartbeat: %s", type(exc).__name__)
+
+    async def _recoveries(self) -> None:
+        while True:
+            await asyncio.sleep(self.services.processes.heartbeat_seconds)
+            try:
+                await self.workers.run(self.recovery.run_once)
             except Exception as exc:
                 if database_unavailable(exc):
                     log.warning("database unavailable; recovery will retry")
                 else:
                     log.exception("recovery pass failed")
-
-    async def _beat(self) -> None:
-        self.services.processes.heartbeat()
-        await self.recovery.run_once()
 
     async def stop(self) -> None:
         with contextlib.suppress(Exception):

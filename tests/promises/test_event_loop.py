@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event
+from sqlmodel import Session
 
 from tests.core.desk import DeskUnderTest, intents, short_id
 
@@ -89,3 +90,42 @@ async def test_a_recovery_pass_on_another_worker_leaves_a_request_being_executed
         release.set()
         engine.dialect.do_commit = commit  # type: ignore[method-assign]
         event.remove(engine, "after_cursor_execute", note)
+
+
+async def test_the_heartbeat_lands_while_every_worker_is_busy(desk: DeskUnderTest) -> None:
+    """Another process takes this one for dead when its heartbeat goes stale, and then reconciles the
+    calls it is sending. With its only worker held inside a request, the heartbeat must still land."""
+    from chatbot.store.tables import DeskProcess
+    from chatbot.workers import Workers
+
+    core = desk.core
+    core.workers = Workers(1)  # one worker: the held request occupies all of them
+    core.services.processes.heartbeat_seconds = 0.05
+    entered, release = threading.Event(), threading.Event()
+
+    def hold(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO PENDING_ACTIONS") and not release.is_set():
+            entered.set()
+            release.wait(10)
+
+    def last_beat() -> Any:
+        with Session(core.engine) as s:
+            return s.get(DeskProcess, core.services.processes.instance_id).heartbeat_at  # type: ignore[union-attr]
+
+    event.listen(core.engine, "before_cursor_execute", hold)
+    beating = asyncio.create_task(core.background())
+    try:
+        borrow = asyncio.create_task(desk.say("carol", "/borrow USDT 100"))
+        assert await asyncio.to_thread(entered.wait, 5)
+        before = await asyncio.to_thread(last_beat)
+        for _ in range(100):  # up to 5 s for a beat that comes every 0.05 s
+            if await asyncio.to_thread(last_beat) > before:
+                break
+            await asyncio.sleep(0.05)
+        assert await asyncio.to_thread(last_beat) > before and not borrow.done()
+        release.set()
+        assert "borrow 100 USDT" in (await asyncio.wait_for(borrow, 5)).title
+    finally:
+        release.set()
+        beating.cancel()
+        event.remove(core.engine, "before_cursor_execute", hold)
